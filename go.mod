@@ -1,0 +1,3 @@
+module github.com/smbkrb/smbkrb
+
+go 1.26
