@@ -104,10 +104,10 @@ func (s *sentinel) matches(code int32) bool {
 // Kinds of failure, for errors.Is.
 var (
 	// ErrClockSkew: this clock and the KDC's or server's differ by more
-	// than the allowed skew.
+	// than the allowed skew (also when a ticket is "not yet valid").
 	ErrClockSkew error = &sentinel{"clock skew too great",
 		"this machine's clock differs from the KDC's by more than the allowed skew: set the clock (NTP) or raise ClockSkew",
-		[]int32{C.KRB5KRB_AP_ERR_SKEW}}
+		[]int32{C.KRB5KRB_AP_ERR_SKEW, C.KRB5KRB_AP_ERR_TKT_NYV}}
 	// ErrPrincipalUnknown: the KDC has no such client or service principal.
 	ErrPrincipalUnknown error = &sentinel{"principal unknown",
 		"the KDC does not know this principal: check the spelling, the realm and the case (principal names are case-sensitive)",

@@ -371,6 +371,15 @@ func TestFileCacheReadByMITKlist(t *testing.T) {
 			t.Errorf("klist output lacks %q:\n%s", want, out)
 		}
 	}
+	if err := cc.Initialize("carol@MITLAB.TEST"); err != nil {
+		t.Fatal(err)
+	}
+	if creds, err := cc.Credentials(); err != nil || len(creds) != 0 {
+		t.Errorf("after Initialize: %d tickets, %v", len(creds), err)
+	}
+	if p, _ := cc.Principal(); p != "carol@MITLAB.TEST" {
+		t.Errorf("after Initialize: principal %q", p)
+	}
 	if err := cc.Destroy(); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -37,6 +38,10 @@ type Options struct {
 	// (for cross-realm tests; a KDC serving several realms also answers
 	// WRONG_REALM for realms it does not serve).
 	ExtraRealms []string
+	// ClockOffset runs the KDC with its clock this far from the real one
+	// (through faketime, from the Debian package of that name), for clock
+	// skew tests.
+	ClockOffset time.Duration
 	// DomainRealms maps host names or .domain suffixes to realms in the
 	// KDC's own profile, so it answers referrals for host-based services
 	// (cifs, host, HTTP) it does not hold.
@@ -200,10 +205,22 @@ func start(dir string, opts Options) (*KDC, error) {
 	}
 	krb5kdc, _ := lookTool("krb5kdc")
 	cmd := exec.Command(krb5kdc, args...)
+	if opts.ClockOffset != 0 {
+		ft, err := exec.LookPath("faketime")
+		if err != nil {
+			return nil, errors.New("mitkdc: faketime not found: install the Debian package faketime")
+		}
+		// -f: the KDC's clock runs normally from the offset.
+		cmd = exec.Command(ft, append([]string{"-f", fmt.Sprintf("%+ds", int(opts.ClockOffset.Seconds())), krb5kdc}, args...)...)
+	}
 	cmd.Env = k.env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
+	// Its own process group: Close stops faketime's child too, and a
+	// leftover child holding the output pipe cannot stall Wait.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("mitkdc: start krb5kdc: %w", err)
 	}
@@ -320,7 +337,7 @@ func (k *KDC) Close() error {
 	if k.cmd == nil {
 		return nil
 	}
-	_ = k.cmd.Process.Kill()
+	_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGKILL)
 	<-k.done
 	k.cmd = nil
 	return nil
