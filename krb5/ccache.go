@@ -7,7 +7,6 @@ package krb5
 import "C"
 
 import (
-	"context"
 	"encoding/asn1"
 	"time"
 	"unsafe"
@@ -266,5 +265,3 @@ func ticketEnctype(der []byte) Enctype {
 	}
 	return Enctype(t.EncPart.Etype)
 }
-
-var _ = context.Background

@@ -85,11 +85,7 @@ func TestClockSkew(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ini.Close()
-	acc, err := krb5.NewAcceptor("FILE:"+keytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acc.Close()
+	acc := acceptor(t, keytab)
 	apreq, err := ini.Step(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -49,11 +49,7 @@ func TestGSSRoundTrip(t *testing.T) {
 	if ini.Target() != cifsSPN+"@MITLAB.TEST" {
 		t.Errorf("target %q", ini.Target())
 	}
-	acc, err := krb5.NewAcceptor("FILE:"+lab.cifsKeytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acc.Close()
+	acc := acceptor(t, lab.cifsKeytab)
 	handshake(t, ini, acc)
 	if acc.Peer() != alice {
 		t.Errorf("acceptor sees peer %q, want %q", acc.Peer(), alice)
@@ -129,11 +125,7 @@ func TestGSSAcceptorRejectsWrongKey(t *testing.T) {
 	}
 	defer ini.Close()
 	// The svc keytab has no key for cifs/fs1.
-	acc, err := krb5.NewAcceptor("FILE:"+lab.svcKeytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acc.Close()
+	acc := acceptor(t, lab.svcKeytab)
 	apreq, err := ini.Step(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -260,11 +252,7 @@ func TestImportDecodedCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ini.Close()
-	acc, err := krb5.NewAcceptor("FILE:"+lab.cifsKeytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acc.Close()
+	acc := acceptor(t, lab.cifsKeytab)
 	handshake(t, ini, acc)
 
 	// Malformed input is refused with words, not stored.
@@ -304,11 +292,7 @@ func TestImportKRBCred(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ini.Close()
-	acc, err := krb5.NewAcceptor("FILE:"+lab.cifsKeytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acc.Close()
+	acc := acceptor(t, lab.cifsKeytab)
 	handshake(t, ini, acc)
 
 	for _, bad := range [][]byte{nil, {0x76}, der[:len(der)/2], append([]byte{0x30}, der[1:]...)} {

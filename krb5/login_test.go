@@ -183,11 +183,7 @@ func TestCrossRealmServiceTicket(t *testing.T) {
 	if !sawTrust {
 		t.Errorf("no cross-realm TGT in the cache: %+v", creds)
 	}
-	acc, err := krb5.NewAcceptor("FILE:"+lab.fs2Keytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acc.Close()
+	acc := acceptor(t, lab.fs2Keytab)
 	ini, err := k2.NewInitiator(t.Context(), cc, "cifs/fs2.other.test", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -213,11 +209,7 @@ func TestReferral(t *testing.T) {
 	if info.Server != "cifs/fs2.other.test@OTHER.TEST" && info.Server != "cifs/fs2.other.test@" {
 		t.Errorf("referral ticket stored as %q", info.Server)
 	}
-	acc, err := krb5.NewAcceptor("FILE:"+lab.fs2Keytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acc.Close()
+	acc := acceptor(t, lab.fs2Keytab)
 	ini, err := k.NewInitiator(t.Context(), cc, "cifs/fs2.other.test", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -140,3 +140,14 @@ func loginAlice(t testing.TB, k *krb5.Context, cc *krb5.CCache) {
 		t.Fatal(err)
 	}
 }
+
+// acceptor is a server context over keytab, without a replay cache.
+func acceptor(t testing.TB, keytab string) *krb5.SecContext {
+	t.Helper()
+	acc, err := krb5.NewAcceptor("FILE:"+keytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { acc.Close() })
+	return acc
+}

@@ -77,11 +77,7 @@ func TestLoginThroughOurProxy(t *testing.T) {
 	if n := count.Load(); n < 4 {
 		t.Errorf("proxy saw %d requests, want at least 4", n)
 	}
-	acc, err := krb5.NewAcceptor("FILE:"+lab.cifsKeytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acc.Close()
+	acc := acceptor(t, lab.cifsKeytab)
 	ini, err := k.NewInitiator(t.Context(), cc, cifsSPN, nil)
 	if err != nil {
 		t.Fatal(err)

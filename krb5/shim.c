@@ -208,44 +208,36 @@ static krb5_error_code full_name(krb5_context ctx, krb5_ccache cc,
     return 0;
 }
 
-krb5_error_code smbkrb_cc_new_memory(krb5_context ctx, krb5_ccache *out,
-                                     char **name, char **errmsg) {
-    krb5_error_code code = krb5_cc_new_unique(ctx, "MEMORY", NULL, out);
+/* Finishes opening a cache: on success fills *fullname, else releases it. */
+static krb5_error_code opened(krb5_context ctx, krb5_error_code code,
+                              krb5_ccache *out, char **fullname,
+                              char **errmsg) {
     if (code)
         return fail(ctx, code, errmsg);
-    code = full_name(ctx, *out, name, errmsg);
+    code = full_name(ctx, *out, fullname, errmsg);
     if (code) {
         krb5_cc_close(ctx, *out);
         *out = NULL;
     }
     return code;
+}
+
+krb5_error_code smbkrb_cc_new_memory(krb5_context ctx, krb5_ccache *out,
+                                     char **name, char **errmsg) {
+    return opened(ctx, krb5_cc_new_unique(ctx, "MEMORY", NULL, out), out,
+                  name, errmsg);
 }
 
 krb5_error_code smbkrb_cc_resolve(krb5_context ctx, const char *name,
                                   krb5_ccache *out, char **fullname,
                                   char **errmsg) {
-    krb5_error_code code = krb5_cc_resolve(ctx, name, out);
-    if (code)
-        return fail(ctx, code, errmsg);
-    code = full_name(ctx, *out, fullname, errmsg);
-    if (code) {
-        krb5_cc_close(ctx, *out);
-        *out = NULL;
-    }
-    return code;
+    return opened(ctx, krb5_cc_resolve(ctx, name, out), out, fullname,
+                  errmsg);
 }
 
 krb5_error_code smbkrb_cc_default(krb5_context ctx, krb5_ccache *out,
                                   char **fullname, char **errmsg) {
-    krb5_error_code code = krb5_cc_default(ctx, out);
-    if (code)
-        return fail(ctx, code, errmsg);
-    code = full_name(ctx, *out, fullname, errmsg);
-    if (code) {
-        krb5_cc_close(ctx, *out);
-        *out = NULL;
-    }
-    return code;
+    return opened(ctx, krb5_cc_default(ctx, out), out, fullname, errmsg);
 }
 
 krb5_error_code smbkrb_cc_initialize(krb5_context ctx, krb5_ccache cc,
