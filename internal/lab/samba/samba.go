@@ -1,0 +1,686 @@
+// Package samba starts real Samba AD domain controllers for tests and
+// benchmarks: a Heimdal-based KDC on port 88 and an SMB3 server on port 445,
+// on a loopback address of their own.
+//
+// Each DC lives in a directory of the caller's (usually t.TempDir()): its
+// database, configuration, shares, sockets and logs. Nothing is read from or
+// written to /etc/samba or /var/lib/samba. The first Start for a realm,
+// domain and host name provisions a template domain (3–5 s) in a temporary
+// directory; later Starts in the same process copy it (same realm, SID and
+// keys), which takes well under a second. The template's DNS records name
+// the first DC's address, which does not matter with Samba's DNS server off.
+// CleanupTemplates removes the templates, for example at the end of TestMain.
+//
+// samba runs with its stdin on a pipe held by this process: Close closes it,
+// and if the test process dies the DC exits by itself too.
+//
+// Samba's smbd finds winbindd at the hard-coded /run/samba/winbindd, so each
+// DC runs in a mount namespace of its own with Dir/run bind-mounted over
+// /run/samba. Tools that talk to winbindd (wbinfo, smbstatus) must run
+// inside that namespace: see DC.InNamespace.
+//
+// It needs root and the Debian packages samba, samba-ad-dc, winbind,
+// iproute2 and util-linux (unshare, nsenter); .ci/run installs them.
+package samba
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options describes a DC. Realm, Domain, HostName and Addr default to
+// LAB.TEST, LAB, dc1 and 127.0.0.2.
+type Options struct {
+	// Realm is the Kerberos realm and, in lower case, the DNS domain,
+	// such as "LAB.TEST".
+	Realm string
+	// Domain is the NetBIOS domain name, such as "LAB".
+	Domain string
+	// HostName is the DC's short host name, such as "dc1"; its FQDN is
+	// HostName.realm in lower case.
+	HostName string
+	// Addr is the loopback address (127.0.0.0/8) the DC listens on. Start
+	// adds it to lo if it is missing and never removes it.
+	Addr string
+	// ExtraSPNs are service principal names added to the DC's own machine
+	// account (HOSTNAME$), such as "cifs/acct.file.core.windows.net": smbd
+	// accepts tickets for them.
+	ExtraSPNs []string
+	// ReadyTimeout bounds the wait for the DC to serve; 0 means 60 s.
+	ReadyTimeout time.Duration
+}
+
+// DC is a running Samba AD domain controller.
+type DC struct {
+	// Realm is the Kerberos realm, such as "LAB.TEST".
+	Realm string
+	// Domain is the NetBIOS domain name, such as "LAB".
+	Domain string
+	// HostName is the short host name, such as "dc1".
+	HostName string
+	// FQDN is the DC's DNS name, such as "dc1.lab.test"; the SMB service
+	// principal is cifs/FQDN.
+	FQDN string
+	// Addr is the loopback address the DC listens on (ports 88 and 445).
+	Addr string
+	// Dir holds the DC's database, configuration, shares and logs.
+	Dir string
+	// Config is the path of the DC's smb.conf.
+	Config string
+	// AdminPassword is the password of the domain's Administrator.
+	AdminPassword string
+
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	done   chan error
+	out    *os.File
+	closed bool
+	mu     sync.Mutex
+}
+
+// Share names served by every DC. Their directories (see ShareDir) have
+// mode 0777, and Start makes Dir and the directories above it searchable
+// by others (o+x) so that smbd, acting as a domain user, reaches them.
+const (
+	// ShareSigned is a read-write share (signing is mandatory server-wide).
+	ShareSigned = "signed"
+	// ShareEncrypted is a read-write share with smb encrypt = required.
+	ShareEncrypted = "encrypted"
+	// ShareReadOnly is a share that refuses writes.
+	ShareReadOnly = "readonly"
+)
+
+type templateKey struct{ realm, domain, host string }
+
+type template struct {
+	dir, adminPassword string
+}
+
+var (
+	templatesMu sync.Mutex
+	templates   = map[templateKey]*template{}
+)
+
+// CleanupTemplates removes the provisioned templates this process made.
+// Later Starts provision again.
+func CleanupTemplates() {
+	templatesMu.Lock()
+	defer templatesMu.Unlock()
+	for k, t := range templates {
+		os.RemoveAll(t.dir)
+		delete(templates, k)
+	}
+}
+
+// ShareDir is the directory on disk behind share name.
+func (d *DC) ShareDir(name string) string {
+	return filepath.Join(d.Dir, "shares", name)
+}
+
+// Start makes a DC in dir (which should be empty or missing) and waits until
+// it serves Kerberos and SMB. The caller must Close it.
+func Start(dir string, opts Options) (*DC, error) {
+	if opts.Realm == "" {
+		opts.Realm = "LAB.TEST"
+	}
+	if opts.Domain == "" {
+		opts.Domain = "LAB"
+	}
+	if opts.HostName == "" {
+		opts.HostName = "dc1"
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.2"
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 60 * time.Second
+	}
+	opts.Realm = strings.ToUpper(opts.Realm)
+	opts.Domain = strings.ToUpper(opts.Domain)
+	opts.HostName = strings.ToLower(opts.HostName)
+	ip := net.ParseIP(opts.Addr)
+	if ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("samba: address %q is not an IPv4 loopback address", opts.Addr)
+	}
+	if os.Geteuid() != 0 {
+		return nil, errors.New("samba: a Samba AD DC needs root")
+	}
+	for _, tool := range []string{"samba", "samba-tool", "unshare", "nsenter", "wbinfo", "ip"} {
+		if _, err := lookTool(tool); err != nil {
+			return nil, err
+		}
+	}
+	if err := ensureAddr(opts.Addr); err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := getTemplate(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// cp -a keeps the NT ACLs Samba stores in extended attributes.
+	if out, err := exec.Command("cp", "-a", tmpl.dir+"/.", dir+"/").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("samba: copy template: %v: %s", err, out)
+	}
+	if err := searchable(dir); err != nil {
+		return nil, err
+	}
+	d := &DC{
+		Realm:         opts.Realm,
+		Domain:        opts.Domain,
+		HostName:      opts.HostName,
+		FQDN:          opts.HostName + "." + strings.ToLower(opts.Realm),
+		Addr:          opts.Addr,
+		Dir:           dir,
+		Config:        filepath.Join(dir, "etc", "smb.conf"),
+		AdminPassword: tmpl.adminPassword,
+	}
+	for _, sub := range []string{"run", "lock", "cache", "log", "bind-dns"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range []string{ShareSigned, ShareEncrypted, ShareReadOnly} {
+		p := d.ShareDir(s)
+		if err := os.MkdirAll(p, 0o777); err != nil {
+			return nil, err
+		}
+		// A test lab: every domain user may write (the share setting
+		// still makes ShareReadOnly refuse writes).
+		if err := os.Chmod(p, 0o777); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(d.Config, []byte(d.smbConf()), 0o644); err != nil {
+		return nil, err
+	}
+	for _, spn := range opts.ExtraSPNs {
+		if _, err := d.SambaTool("spn", "add", spn, strings.ToUpper(opts.HostName)+"$"); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.start(opts.ReadyTimeout); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func lookTool(name string) (string, error) {
+	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("samba: %s not found: install the Debian packages samba, samba-ad-dc, winbind, iproute2 and util-linux", name)
+}
+
+// searchable adds search permission for others (o+x) to dir and every
+// directory above it that lacks it: smbd opens share files as the domain
+// user's uid, which must traverse the path (t.TempDir() makes 0700
+// directories). Nothing else about the modes changes.
+func searchable(dir string) error {
+	for p := dir; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()|0o001); err != nil {
+				return fmt.Errorf("samba: make %s searchable: %w", p, err)
+			}
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+// ensureAddr adds addr/8 to lo unless lo already has it.
+func ensureAddr(addr string) error {
+	ifc, err := net.InterfaceByName("lo")
+	if err != nil {
+		return fmt.Errorf("samba: loopback interface: %w", err)
+	}
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return fmt.Errorf("samba: loopback addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.String() == addr {
+			return nil
+		}
+	}
+	ipTool, _ := lookTool("ip")
+	out, err := exec.Command(ipTool, "addr", "add", addr+"/8", "dev", "lo").CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "File exists") {
+		return fmt.Errorf("samba: ip addr add %s/8 dev lo: %v: %s", addr, err, out)
+	}
+	return nil
+}
+
+// getTemplate returns the provisioned template for opts, provisioning it the
+// first time.
+func getTemplate(opts Options) (*template, error) {
+	key := templateKey{opts.Realm, opts.Domain, opts.HostName}
+	templatesMu.Lock()
+	defer templatesMu.Unlock()
+	if t, ok := templates[key]; ok {
+		return t, nil
+	}
+	dir, err := os.MkdirTemp("", "samba-template-")
+	if err != nil {
+		return nil, fmt.Errorf("samba: template dir: %w", err)
+	}
+	pw, err := randomPassword()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	tool, _ := lookTool("samba-tool")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tool, "domain", "provision",
+		"--targetdir="+dir,
+		"--realm="+opts.Realm,
+		"--domain="+opts.Domain,
+		"--server-role=dc",
+		"--dns-backend=SAMBA_INTERNAL",
+		"--adminpass="+pw,
+		"--host-name="+opts.HostName,
+		"--host-ip="+opts.Addr,
+	)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		// The output does not echo the password; the arguments are left out.
+		return nil, fmt.Errorf("samba: samba-tool domain provision failed: %v: %s", err, tail(out, 3000))
+	}
+	// The provisioned smb.conf is replaced per DC; the lock directory
+	// holds only run-time caches.
+	for _, f := range []string{"etc/smb.conf", "msg.sock", "msg.lock", "names.tdb", "gencache.tdb"} {
+		os.RemoveAll(filepath.Join(dir, f))
+	}
+	t := &template{dir: dir, adminPassword: pw}
+	templates[key] = t
+	return t, nil
+}
+
+// randomPassword makes a password that meets AD's complexity rules.
+func randomPassword() (string, error) {
+	const (
+		upper  = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+		lower  = "abcdefghijkmnopqrstuvwxyz"
+		digit  = "23456789"
+		symbol = "-_.+="
+	)
+	all := upper + lower + digit + symbol
+	pick := func(set string) (byte, error) {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
+		if err != nil {
+			return 0, err
+		}
+		return set[n.Int64()], nil
+	}
+	var b []byte
+	for _, set := range []string{upper, lower, digit, symbol} {
+		c, err := pick(set)
+		if err != nil {
+			return "", err
+		}
+		b = append(b, c)
+	}
+	for len(b) < 20 {
+		c, err := pick(all)
+		if err != nil {
+			return "", err
+		}
+		b = append(b, c)
+	}
+	return string(b), nil
+}
+
+// RandomPassword returns a fresh random password that meets AD's
+// complexity rules, for test users.
+func RandomPassword() (string, error) { return randomPassword() }
+
+func (d *DC) smbConf() string {
+	p := func(rel string) string { return filepath.Join(d.Dir, rel) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `[global]
+	netbios name = %s
+	realm = %s
+	workgroup = %s
+	server role = active directory domain controller
+	server services = -dns -nbt -dnsupdate
+	interfaces = %s
+	bind interfaces only = yes
+	disable netbios = yes
+	smb ports = 445
+	dns forwarder =
+	ntlm auth = disabled
+	server signing = mandatory
+	server min protocol = SMB2_10
+	tls enabled = no
+	log level = 1
+	logging = file
+	log file = %s
+	max log size = 0
+	panic action =
+	load printers = no
+	printing = bsd
+	printcap name = /dev/null
+	disable spoolss = yes
+	private dir = %s
+	binddns dir = %s
+	lock directory = %s
+	state directory = %s
+	cache directory = %s
+	pid directory = %s
+	ncalrpc dir = %s
+	winbindd socket directory = %s
+	ntp signd socket directory = %s
+
+[sysvol]
+	path = %s
+	read only = no
+
+[netlogon]
+	path = %s
+	read only = no
+
+[%s]
+	path = %s
+	read only = no
+
+[%s]
+	path = %s
+	read only = no
+	smb encrypt = required
+
+[%s]
+	path = %s
+	read only = yes
+`,
+		strings.ToUpper(d.HostName), d.Realm, d.Domain, d.Addr,
+		p("log/samba.log"),
+		p("private"), p("bind-dns"), p("lock"), p("state"), p("cache"),
+		p("run"), p("run/ncalrpc"), p("run/winbindd"), p("run/ntp_signd"),
+		p("state/sysvol"), p("state/sysvol/"+strings.ToLower(d.Realm)+"/scripts"),
+		ShareSigned, d.ShareDir(ShareSigned),
+		ShareEncrypted, d.ShareDir(ShareEncrypted),
+		ShareReadOnly, d.ShareDir(ShareReadOnly),
+	)
+	return b.String()
+}
+
+// cleanEnv is the process environment without Kerberos and Python
+// variables, so that a developer's KRB5CCNAME or a pyenv PYTHONPATH never
+// leaks into Samba (Debian's Python modules need /usr/bin/python3).
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "KRB5") || strings.HasPrefix(kv, "PYTHON") || strings.HasPrefix(kv, "PATH=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+}
+
+func (d *DC) start(timeout time.Duration) error {
+	if err := os.MkdirAll("/run/samba", 0o755); err != nil {
+		return fmt.Errorf("samba: %w", err)
+	}
+	out, err := os.Create(filepath.Join(d.Dir, "log", "samba.out"))
+	if err != nil {
+		return err
+	}
+	d.out = out
+	unshare, _ := lookTool("unshare")
+	sambaBin, _ := lookTool("samba")
+	// unshare execs (no --fork), and so does sh: the process started is
+	// samba itself, in its own mount namespace.
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private",
+		"sh", "-c", `mount --bind "$1" /run/samba && exec "$2" -i -M single -s "$3"`,
+		"sh", filepath.Join(d.Dir, "run"), sambaBin, d.Config)
+	cmd.Env = cleanEnv()
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("samba: start samba: %w", err)
+	}
+	d.cmd, d.stdin = cmd, stdin
+	d.done = make(chan error, 1)
+	go func() { d.done <- cmd.Wait() }()
+
+	deadline := time.Now().Add(timeout)
+	stage := "ports 88 and 445"
+	var lastErr error
+	wait := func() error {
+		select {
+		case err := <-d.done:
+			d.done <- err
+			return fmt.Errorf("samba: samba exited before serving (%v)%s", err, d.logTail())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("samba: DC %s did not become ready within %v (waiting for %s: %v)%s", d.FQDN, timeout, stage, lastErr, d.logTail())
+		}
+		return nil
+	}
+	for _, port := range []string{"88", "445"} {
+		for {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort(d.Addr, port), 200*time.Millisecond)
+			lastErr = err
+			if err == nil {
+				c.Close()
+				break
+			}
+			if err := wait(); err != nil {
+				return err
+			}
+		}
+	}
+	// The first session setup can fail for a moment after the ports
+	// open, until winbindd answers.
+	stage = "wbinfo"
+	for {
+		_, err := d.InNamespace("wbinfo", "-i", d.Domain+`\administrator`)
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		if err := wait(); err != nil {
+			return err
+		}
+	}
+}
+
+// InNamespace runs a tool (such as wbinfo or smbstatus) inside the DC's
+// mount namespace, where /run/samba is the DC's own, and returns its
+// combined output.
+func (d *DC) InNamespace(tool string, args ...string) (string, error) {
+	if d.cmd == nil {
+		return "", errors.New("samba: DC is not running")
+	}
+	nsenter, err := lookTool("nsenter")
+	if err != nil {
+		return "", err
+	}
+	path, err := lookTool(tool)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := append([]string{"-t", fmt.Sprint(d.cmd.Process.Pid), "-m", path}, args...)
+	if tool == "smbstatus" {
+		a = append(a, "--configfile="+d.Config)
+	}
+	cmd := exec.CommandContext(ctx, nsenter, a...)
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("samba: %s failed: %v: %s", tool, err, tail(out, 2000))
+	}
+	return string(out), nil
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+func (d *DC) logTail() string {
+	var s string
+	for _, f := range []string{"log/samba.out", "log/samba.log"} {
+		b, err := os.ReadFile(filepath.Join(d.Dir, f))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		s += "\n" + f + ":\n" + tail(b, 3000)
+	}
+	return s
+}
+
+// SambaTool runs samba-tool with the DC's configuration and returns its
+// combined output. Errors name the subcommand but never the arguments,
+// which may hold passwords.
+func (d *DC) SambaTool(args ...string) (string, error) {
+	tool, err := lookTool("samba-tool")
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tool, append(args, "-s", d.Config)...)
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		sub := "samba-tool"
+		for i, a := range args {
+			if i == 2 || strings.HasPrefix(a, "-") {
+				break
+			}
+			sub += " " + a
+		}
+		return string(out), fmt.Errorf("samba: %s failed: %v: %s", sub, err, tail(out, 2000))
+	}
+	return string(out), nil
+}
+
+// AddUser creates a domain user whose password never expires.
+func (d *DC) AddUser(name, password string) error {
+	if _, err := d.SambaTool("user", "create", name, password); err != nil {
+		return err
+	}
+	_, err := d.SambaTool("user", "setexpiry", name, "--noexpiry")
+	return err
+}
+
+// SetUPN sets a user's userPrincipalName, such as
+// "alice@contoso.onmicrosoft.com" (kinit -E then logs in with it). It
+// writes the directory directly, as ldbmodify would, because samba-tool
+// refuses UPN suffixes the forest does not list.
+func (d *DC) SetUPN(user, upn string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/usr/bin/python3", "-c", setUPNScript, d.Config, user, upn)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("samba: set userPrincipalName of %s: %v: %s", user, err, tail(out, 2000))
+	}
+	return nil
+}
+
+const setUPNScript = `
+import sys, ldb
+from samba.samdb import SamDB
+from samba.param import LoadParm
+from samba.auth import system_session
+conf, user, upn = sys.argv[1:4]
+lp = LoadParm()
+lp.load(conf)
+db = SamDB(url=lp.private_path("sam.ldb"), session_info=system_session(), lp=lp)
+res = db.search(base=db.domain_dn(), scope=ldb.SCOPE_SUBTREE,
+    expression="(sAMAccountName=%s)" % ldb.binary_encode(user), attrs=[])
+if len(res) != 1:
+    sys.exit("no single user named %s" % user)
+m = ldb.Message(res[0].dn)
+m["userPrincipalName"] = ldb.MessageElement(upn, ldb.FLAG_MOD_REPLACE, "userPrincipalName")
+db.modify(m)
+`
+
+// AddSPN adds a service principal name to the DC's own machine account, so
+// that smbd accepts tickets for it.
+func (d *DC) AddSPN(spn string) error {
+	_, err := d.SambaTool("spn", "add", spn, strings.ToUpper(d.HostName)+"$")
+	return err
+}
+
+// ExportKeytab writes the current keys of principal (such as
+// "alice@LAB.TEST" or "cifs/dc1.lab.test") into the keytab file path.
+func (d *DC) ExportKeytab(path, principal string) error {
+	if _, err := d.SambaTool("domain", "exportkeytab", path, "--principal="+principal); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}
+
+// Close stops samba: it closes samba's stdin, on which samba exits cleanly,
+// and kills its process group after a grace period. Files stay in Dir,
+// which belongs to the caller.
+func (d *DC) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	if d.cmd != nil {
+		d.stdin.Close()
+		select {
+		case <-d.done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+			<-d.done
+		}
+		// Children left behind by samba die with the group.
+		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	if d.out != nil {
+		d.out.Close()
+	}
+	return nil
+}
