@@ -65,7 +65,8 @@ type Config struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// HTTPClient carries MS-KKDCP requests to https:// KDC URLs. Nil means
-	// a client that verifies TLS against RootCAs, or the system roots.
+	// a client that verifies TLS against RootCAs, or the system roots, and
+	// goes through HTTPS_PROXY when the environment sets it.
 	HTTPClient *http.Client
 
 	// RootCAs are the roots trusted for KDC proxies when HTTPClient is nil.
