@@ -22,11 +22,11 @@ func TestMain(m *testing.M) {
 func needLab(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("a Samba AD DC needs root")
+		t.Fatal("a Samba AD DC needs root: run the tests as root (CI does)")
 	}
 	for _, tool := range []string{"samba", "samba-tool", "smbclient", "kinit"} {
 		if _, err := lookTool(tool); err != nil {
-			t.Skip(err)
+			t.Fatalf("%v (run .ci/install-deps)", err)
 		}
 	}
 }
