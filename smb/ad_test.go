@@ -2,7 +2,6 @@ package smb
 
 import (
 	"errors"
-	"net"
 	"testing"
 
 	"github.com/smbkrb/smbkrb/krb5"
@@ -15,18 +14,7 @@ func TestEnterpriseNameAgainstAD(t *testing.T) {
 	if err := lab.dc.SetUPN(lab.user, "upnuser@contoso.example"); err != nil {
 		t.Fatal(err)
 	}
-	k, err := krb5.NewContext(&krb5.Config{
-		Realms: []krb5.Realm{{Name: lab.dc.Realm, KDCs: []string{net.JoinHostPort(lab.dc.Addr, "88")}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	cc, err := k.NewMemoryCCache()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Destroy()
+	k, cc := labKerberos(t)
 	opts := &krb5.InitCredsOptions{Enterprise: true, Realm: lab.dc.Realm}
 	client, err := k.GetInitCredsPassword(t.Context(), cc, "upnuser@contoso.example", []byte(lab.pw), opts)
 	if err != nil {

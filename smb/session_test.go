@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,24 +50,32 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// labKerberos is a library context for the DC's realm, with the KDC over
+// TCP, and an empty memory cache; both are released by the test's cleanup.
+func labKerberos(t *testing.T) (*krb5.Context, *krb5.CCache) {
+	t.Helper()
+	k, err := krb5.NewContext(&krb5.Config{
+		Realms:     []krb5.Realm{{Name: lab.dc.Realm, KDCs: []string{net.JoinHostPort(lab.dc.Addr, "88")}}},
+		HostRealms: []krb5.HostRealm{{Host: "." + strings.ToLower(lab.dc.Realm), Realm: lab.dc.Realm}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := k.NewMemoryCCache()
+	if err != nil {
+		k.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Destroy(); k.Close() })
+	return k, cc
+}
+
 // TestKerberosSessionAgainstSamba runs the engine's session setup with
 // the MIT GSS initiator against a real Samba AD DC whose NTLM is disabled:
 // a session proves Kerberos worked end to end, and byte-exact file I/O on
 // the signed and the encrypted share proves the session key is right.
 func TestKerberosSessionAgainstSamba(t *testing.T) {
-	k, err := krb5.NewContext(&krb5.Config{
-		Realms:     []krb5.Realm{{Name: lab.dc.Realm, KDCs: []string{net.JoinHostPort(lab.dc.Addr, "88")}}},
-		HostRealms: []krb5.HostRealm{{Host: "." + "lab.test", Realm: lab.dc.Realm}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	cc, err := k.NewMemoryCCache()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Destroy()
+	k, cc := labKerberos(t)
 	if _, err := k.GetInitCredsPassword(t.Context(), cc, lab.user+"@"+lab.dc.Realm, []byte(lab.pw), nil); err != nil {
 		t.Fatal(err)
 	}
