@@ -7,6 +7,7 @@ package krb5
 import "C"
 
 import (
+	"context"
 	"encoding/asn1"
 	"time"
 	"unsafe"
@@ -88,10 +89,7 @@ func (cc *CCache) Name() string { return cc.name }
 func (cc *CCache) Initialize(principal string) error {
 	cp := C.CString(principal)
 	defer C.free(unsafe.Pointer(cp))
-	return cc.k.call(nil, "initialize cache "+cc.name+" for "+principal, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
-		}
+	return cc.call(nil, "initialize cache "+cc.name+" for "+principal, func() (C.krb5_error_code, *C.char) {
 		var errmsg *C.char
 		return C.smbkrb_cc_initialize(cc.k.c, cc.c, cp, &errmsg), errmsg
 	})
@@ -100,10 +98,7 @@ func (cc *CCache) Initialize(principal string) error {
 // Principal returns the cache's default (client) principal.
 func (cc *CCache) Principal() (string, error) {
 	var name string
-	err := cc.k.call(nil, "read principal of cache "+cc.name, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
-		}
+	err := cc.call(nil, "read principal of cache "+cc.name, func() (C.krb5_error_code, *C.char) {
 		var n, errmsg *C.char
 		code := C.smbkrb_cc_principal(cc.k.c, cc.c, &n, &errmsg)
 		name = goString(n)
@@ -163,10 +158,7 @@ func (ci *CredentialInfo) Expired(now time.Time) bool { return !now.Before(ci.En
 // left out).
 func (cc *CCache) Credentials() ([]CredentialInfo, error) {
 	var out []CredentialInfo
-	err := cc.k.call(nil, "list cache "+cc.name, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
-		}
+	err := cc.call(nil, "list cache "+cc.name, func() (C.krb5_error_code, *C.char) {
 		var infos *C.smbkrb_cred_info
 		var n C.int
 		var errmsg *C.char
@@ -205,6 +197,17 @@ func (cc *CCache) Close() error {
 		code := C.krb5_cc_close(cc.k.c, cc.c)
 		cc.c = nil
 		return code, nil
+	})
+}
+
+// call is Context.call for an operation on the open cache: once the cache
+// is closed or destroyed it fails instead of reaching MIT.
+func (cc *CCache) call(ctx context.Context, op string, fn func() (C.krb5_error_code, *C.char)) error {
+	return cc.k.call(ctx, op, func() (C.krb5_error_code, *C.char) {
+		if cc.c == nil {
+			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
+		}
+		return fn()
 	})
 }
 

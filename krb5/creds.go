@@ -117,10 +117,7 @@ func (k *Context) initCreds(ctx context.Context, cc *CCache, client string, pass
 		forwardable = 0
 	}
 	var out string
-	err := k.call(ctx, op, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
-		}
+	err := cc.call(ctx, op, func() (C.krb5_error_code, *C.char) {
 		var canon, errmsg *C.char
 		code := C.smbkrb_init_creds(k.c, cc.c, cname, enterprise, password, ckt,
 			C.int32_t(life/time.Second), C.int32_t(renew/time.Second), forwardable, &canon, &errmsg)
@@ -209,10 +206,7 @@ func (k *Context) getCredentials(ctx context.Context, cc *CCache, server string,
 		only = 1
 	}
 	var info CredentialInfo
-	err := k.call(ctx, "get service ticket for "+name, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
-		}
+	err := cc.call(ctx, "get service ticket for "+name, func() (C.krb5_error_code, *C.char) {
 		var ci C.smbkrb_cred_info
 		var errmsg *C.char
 		code := C.smbkrb_get_service(k.c, cc.c, cs, ref, only, &ci, &errmsg)
@@ -294,10 +288,7 @@ func (cc *CCache) Store(cred *Credential) error {
 	defer C.smbkrb_free_secret(key, C.size_t(len(cred.SessionKey)))
 	tkt := C.CBytes(cred.Ticket)
 	defer C.free(tkt)
-	return cc.k.call(nil, op, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
-		}
+	return cc.call(nil, op, func() (C.krb5_error_code, *C.char) {
 		var errmsg *C.char
 		code := C.smbkrb_store_cred(cc.k.c, cc.c, 2, cclient, cserver, C.int32_t(cred.Enctype),
 			(*C.uint8_t)(key), C.size_t(len(cred.SessionKey)),
@@ -320,10 +311,7 @@ func (cc *CCache) ImportKRBCred(der []byte) ([]CredentialInfo, error) {
 	p := C.CBytes(der)
 	defer C.smbkrb_free_secret(p, C.size_t(len(der)))
 	var out []CredentialInfo
-	err := cc.k.call(nil, op, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
-		}
+	err := cc.call(nil, op, func() (C.krb5_error_code, *C.char) {
 		var infos *C.smbkrb_cred_info
 		var n C.int
 		var errmsg *C.char
@@ -345,10 +333,7 @@ func (cc *CCache) ExportKRBCred(server string) ([]byte, error) {
 	cs := C.CString(server)
 	defer C.free(unsafe.Pointer(cs))
 	var out []byte
-	err := cc.k.call(nil, "export ticket for "+server+" from "+cc.name, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
-		}
+	err := cc.call(nil, "export ticket for "+server+" from "+cc.name, func() (C.krb5_error_code, *C.char) {
 		var p *C.uint8_t
 		var n C.size_t
 		var errmsg *C.char
