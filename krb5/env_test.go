@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/mitkdc"
 	"github.com/smbkrb/smbkrb/krb5"
 )
@@ -57,7 +58,7 @@ func TestClockSkew(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kdc.Close()
-	pw := randomPassword()
+	pw := labtool.Password()
 	keytab := filepath.Join(t.TempDir(), "skew.keytab")
 	if err := kdc.AddPrincipal("dave", pw); err != nil {
 		t.Fatal(err)

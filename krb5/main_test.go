@@ -1,13 +1,12 @@
 package krb5_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/mitkdc"
 	"github.com/smbkrb/smbkrb/krb5"
 )
@@ -52,11 +51,11 @@ func run(m *testing.M) int {
 	defer kdc.Close()
 	lab.kdc = kdc
 	lab.realm = kdc.Realm
-	lab.alicePW = randomPassword()
+	lab.alicePW = labtool.Password()
 	lab.svcKeytab = filepath.Join(dir, "svc.keytab")
 	lab.cifsKeytab = filepath.Join(dir, "cifs.keytab")
 	lab.fs2Keytab = filepath.Join(dir, "fs2.keytab")
-	trustPW := randomPassword()
+	trustPW := labtool.Password()
 	steps := []func() error{
 		func() error { return kdc.AddPrincipal("alice", lab.alicePW) },
 		func() error { _, err := kdc.Kadmin("modprinc +requires_preauth alice"); return err },
@@ -93,14 +92,6 @@ func run(m *testing.M) int {
 		}
 	}
 	return m.Run()
-}
-
-func randomPassword() string {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return "Pw-" + hex.EncodeToString(b)
 }
 
 // labConfig is a Config for the test KDC over TCP.

@@ -7,9 +7,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/mitkdc"
 	"github.com/smbkrb/smbkrb/internal/lab/testca"
 	"github.com/smbkrb/smbkrb/kkdcp"
@@ -48,9 +47,7 @@ func run() error {
 		return err
 	}
 	defer kdc.Close()
-	pwb := make([]byte, 12)
-	rand.Read(pwb)
-	password := "Demo-" + hex.EncodeToString(pwb)
+	password := labtool.Password()
 	keytab := filepath.Join(dir, "fs.keytab")
 	if err := kdc.AddPrincipal("alice", password); err != nil {
 		return err

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 )
 
 // Options tunes a KDC. The zero value is a realm MITLAB.TEST with AES keys.
@@ -91,16 +93,11 @@ func Start(dir string, opts Options) (*KDC, error) {
 }
 
 func lookTool(name string) (string, error) {
-	for _, d := range []string{"/usr/sbin", "/usr/bin", "/sbin"} {
-		p := filepath.Join(d, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
+	p, err := labtool.Find(name, "krb5-kdc and krb5-admin-server")
+	if err != nil {
+		return "", fmt.Errorf("mitkdc: %w", err)
 	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("mitkdc: %s not found: install the Debian packages krb5-kdc and krb5-admin-server", name)
+	return p, nil
 }
 
 func freePort() (int, error) {
@@ -185,7 +182,8 @@ func start(dir string, opts Options) (*KDC, error) {
 	if err := os.WriteFile(filepath.Join(dir, "kadm5.acl"), nil, 0o600); err != nil {
 		return nil, err
 	}
-	k.env = append(cleanEnv(),
+	// No developer KRB5CCNAME or KRB5_CONFIG may leak into the lab.
+	k.env = append(labtool.Env("KRB5"),
 		"KRB5_CONFIG="+k.ClientConfig,
 		"KRB5_KDC_PROFILE="+filepath.Join(dir, "kdc.conf"),
 	)
@@ -246,19 +244,6 @@ func start(dir string, opts Options) (*KDC, error) {
 			return nil, fmt.Errorf("mitkdc: krb5kdc did not listen on %s within 10s%s", k.Addr, k.logTail())
 		}
 	}
-}
-
-// cleanEnv is the process environment without Kerberos variables, so that a
-// developer's own KRB5CCNAME or KRB5_CONFIG never leaks into the lab.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "KRB5") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 func (k *KDC) logTail() string {

@@ -26,11 +26,9 @@ package samba
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -39,6 +37,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 )
 
 // Options describes a DC. Realm, Domain, HostName and Addr default to
@@ -214,7 +214,7 @@ func Start(dir string, opts Options) (*DC, error) {
 		return nil, err
 	}
 	for _, spn := range opts.ExtraSPNs {
-		if _, err := d.SambaTool("spn", "add", spn, strings.ToUpper(opts.HostName)+"$"); err != nil {
+		if err := d.AddSPN(spn); err != nil {
 			return nil, err
 		}
 	}
@@ -226,16 +226,11 @@ func Start(dir string, opts Options) (*DC, error) {
 }
 
 func lookTool(name string) (string, error) {
-	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
+	p, err := labtool.Find(name, "samba, samba-ad-dc, winbind, iproute2 and util-linux")
+	if err != nil {
+		return "", fmt.Errorf("samba: %w", err)
 	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("samba: %s not found: install the Debian packages samba, samba-ad-dc, winbind, iproute2 and util-linux", name)
+	return p, nil
 }
 
 // searchable adds search permission for others (o+x) to dir and every
@@ -295,11 +290,7 @@ func getTemplate(opts Options) (*template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("samba: template dir: %w", err)
 	}
-	pw, err := randomPassword()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
+	pw := labtool.Password()
 	tool, _ := lookTool("samba-tool")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -328,44 +319,6 @@ func getTemplate(opts Options) (*template, error) {
 	templates[key] = t
 	return t, nil
 }
-
-// randomPassword makes a password that meets AD's complexity rules.
-func randomPassword() (string, error) {
-	const (
-		upper  = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-		lower  = "abcdefghijkmnopqrstuvwxyz"
-		digit  = "23456789"
-		symbol = "-_.+="
-	)
-	all := upper + lower + digit + symbol
-	pick := func(set string) (byte, error) {
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
-		if err != nil {
-			return 0, err
-		}
-		return set[n.Int64()], nil
-	}
-	var b []byte
-	for _, set := range []string{upper, lower, digit, symbol} {
-		c, err := pick(set)
-		if err != nil {
-			return "", err
-		}
-		b = append(b, c)
-	}
-	for len(b) < 20 {
-		c, err := pick(all)
-		if err != nil {
-			return "", err
-		}
-		b = append(b, c)
-	}
-	return string(b), nil
-}
-
-// RandomPassword returns a fresh random password that meets AD's
-// complexity rules, for test users.
-func RandomPassword() (string, error) { return randomPassword() }
 
 func (d *DC) smbConf() string {
 	p := func(rel string) string { return filepath.Join(d.Dir, rel) }
@@ -441,14 +394,7 @@ func (d *DC) smbConf() string {
 // variables, so that a developer's KRB5CCNAME or a pyenv PYTHONPATH never
 // leaks into Samba (Debian's Python modules need /usr/bin/python3).
 func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "KRB5") || strings.HasPrefix(kv, "PYTHON") || strings.HasPrefix(kv, "PATH=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+	return append(labtool.Env("KRB5", "PYTHON", "PATH="), "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
 }
 
 func (d *DC) start(timeout time.Duration) error {

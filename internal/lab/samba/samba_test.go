@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 )
 
 func TestMain(m *testing.M) {
@@ -121,10 +123,7 @@ func TestDC(t *testing.T) {
 	dc := startDC(t, Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: "127.0.0.2"})
 
 	user := "alice"
-	pw, err := RandomPassword()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pw := labtool.Password()
 	begin := time.Now()
 	if err := dc.AddUser(user, pw); err != nil {
 		t.Fatal(err)
@@ -268,10 +267,7 @@ func TestTemplateCopy(t *testing.T) {
 		ExtraSPNs: []string{"cifs/acct.file.core.windows.net"}}
 	dc := startDC(t, opts)
 
-	pw, err := RandomPassword()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pw := labtool.Password()
 	if err := dc.AddUser("bob", pw); err != nil {
 		t.Fatal(err)
 	}
