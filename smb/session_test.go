@@ -3,17 +3,16 @@ package smb
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	smb2 "github.com/cloudsoda/go-smb2"
 
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
 	"github.com/smbkrb/smbkrb/krb5"
 )
@@ -40,9 +39,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer dc.Close()
-	b := make([]byte, 8)
-	rand.Read(b)
-	lab.dc, lab.user, lab.pw = dc, "smbuser", "Pw1-"+hex.EncodeToString(b)+"!"
+	lab.dc, lab.user, lab.pw = dc, "smbuser", labtool.Password()
 	if err := dc.AddUser(lab.user, lab.pw); err != nil {
 		fmt.Fprintln(os.Stderr, "cannot add the test user:", err)
 		return 1
@@ -88,23 +85,7 @@ func TestKerberosSessionAgainstSamba(t *testing.T) {
 			ini := newGSSInitiator(sc)
 			defer ini.close()
 			d := &smb2.Dialer{Negotiator: smb2.Negotiator{RequireMessageSigning: true}, Initiator: ini}
-			var s *smb2.Session
-			// The first session setup can fail for a moment after the
-			// DC starts (LAB.md); retry briefly.
-			for i := 0; ; i++ {
-				s, err = d.Dial(t.Context(), net.JoinHostPort(lab.dc.Addr, "445"))
-				if err == nil || i == 10 {
-					break
-				}
-				time.Sleep(200 * time.Millisecond)
-				ini.close()
-				sc, err2 := k.NewInitiator(t.Context(), cc, "cifs/"+lab.dc.FQDN, nil)
-				if err2 != nil {
-					t.Fatal(err2)
-				}
-				ini = newGSSInitiator(sc)
-				d.Initiator = ini
-			}
+			s, err := d.Dial(t.Context(), net.JoinHostPort(lab.dc.Addr, "445"))
 			if err != nil {
 				t.Fatalf("session setup: %v (GSS: %v)", err, ini.failure())
 			}
