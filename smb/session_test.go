@@ -17,6 +17,13 @@ import (
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
+// The loopback addresses of this package's DCs; other test packages, which
+// run at the same time, use others (internal/lab/samba uses .20 and .21).
+const (
+	labAddr   = "127.0.0.4"
+	aaddsAddr = "127.0.0.5"
+)
+
 var lab struct {
 	dc   *samba.DC
 	user string
@@ -33,7 +40,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	defer samba.CleanupTemplates()
-	dc, err := samba.Start(filepath.Join(dir, "dc1"), samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: "127.0.0.2"})
+	dc, err := samba.Start(filepath.Join(dir, "dc1"), samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: labAddr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cannot start the Samba DC:", err)
 		return 1

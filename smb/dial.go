@@ -1,0 +1,295 @@
+package smb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	smb2 "github.com/cloudsoda/go-smb2"
+
+	"github.com/smbkrb/smbkrb/krb5"
+)
+
+// Dialer opens Kerberos-authenticated SMB3 sessions. Its zero value is
+// not usable: Kerberos and CCache are required. The policy is fixed where
+// it matters: Kerberos only (there is no NTLM code in smbkrb), mutual
+// authentication, and every message after session setup signed or
+// encrypted. A Dialer may be used by several goroutines at once and must
+// not be modified after its first Dial.
+type Dialer struct {
+	// Kerberos is the library context: realms, KDCs or KDC proxy URLs,
+	// host-to-realm mappings, enctypes. Required.
+	Kerberos *krb5.Context
+	// CCache holds the tickets: the TGT after a login and the service
+	// tickets. Required; krb5.Context.NewMemoryCCache keeps them off disk.
+	CCache *krb5.CCache
+	// Credentials fills CCache when it lacks what a dial needs. Nil means
+	// Cache(): use what is in CCache and never log in.
+	Credentials Credentials
+	// Encrypt requires encryption on every share: a share the server does
+	// not encrypt is refused with ErrPolicy. Without it, shares whose
+	// server requires encryption are encrypted and others are signed.
+	Encrypt bool
+	// NetDial opens the TCP connection to the server; nil means a
+	// net.Dialer. Tests use it to dial from another network namespace.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Transfer sets the defaults of Get and Put; see TransferOptions.
+	Transfer TransferOptions
+}
+
+// Server names an SMB server. The service principal comes from Name, the
+// TCP connection goes to Addr: connect to an address and still ask for a
+// ticket for the name the server is registered under.
+type Server struct {
+	// Name is the server's DNS name, such as "fs1.lab.test" or
+	// "acct.file.core.windows.net". Required. It is never resolved when
+	// Addr is set, and never canonicalized.
+	Name string
+	// Addr is host or host:port to connect to; "" means Name, and the
+	// port defaults to 445.
+	Addr string
+	// SPN overrides the service principal, "cifs/<Name>" by default; for
+	// a private-link name give the storage account's own name
+	// ("cifs/acct.file.core.windows.net"). It may carry "@REALM".
+	SPN string
+	// Realm is the service principal's realm when SPN has none; "" means
+	// the host-to-realm mappings of the Kerberos context decide (and
+	// without a mapping, the KDC's referrals).
+	Realm string
+}
+
+func (s Server) spn() string {
+	spn := s.SPN
+	if spn == "" {
+		spn = "cifs/" + s.Name
+	}
+	if s.Realm != "" && !strings.Contains(spn, "@") {
+		spn += "@" + s.Realm
+	}
+	return spn
+}
+
+func (s Server) addr() string {
+	a := s.Addr
+	if a == "" {
+		a = s.Name
+	}
+	if _, _, err := net.SplitHostPort(a); err != nil {
+		a = net.JoinHostPort(strings.Trim(a, "[]"), "445")
+	}
+	return a
+}
+
+// SessionInfo describes an established session.
+type SessionInfo struct {
+	// Server is the server name; Addr the address connected to.
+	Server, Addr string
+	// Client is the authenticated principal, SPN the service principal
+	// the ticket was for.
+	Client, SPN string
+	// Ticket is the service ticket used (times, flags, enctypes).
+	Ticket krb5.CredentialInfo
+	// Dialect is the SMB dialect, such as "3.1.1".
+	Dialect string
+	// Signing is the signing algorithm, such as "AES-128-CMAC".
+	Signing string
+	// Cipher is the negotiated cipher, such as "AES-128-GCM"; "" if the
+	// server offered none. Whether a share is encrypted is in
+	// ShareInfo.Encrypted.
+	Cipher string
+	// Encrypted reports that the server encrypts the whole session.
+	Encrypted bool
+	// SetupTime is the time from the start of Dial to the established
+	// session; TicketTime the part of it spent getting tickets.
+	SetupTime, TicketTime time.Duration
+}
+
+// Session is an authenticated SMB session on one TCP connection. Its
+// methods may be called from several goroutines at once.
+type Session struct {
+	s    *smb2.Session
+	wire *wireConn
+	ini  *gssInitiator
+	info SessionInfo
+	xfer TransferOptions
+	enc  bool
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// Dial gets a service ticket for srv (logging in with d.Credentials if
+// the cache needs it), connects, and sets up a signed Kerberos session.
+// ctx bounds the whole dial; the session outlives it.
+func (d *Dialer) Dial(ctx context.Context, srv Server) (*Session, error) {
+	start := time.Now()
+	fail := func(op string, err error) (*Session, error) {
+		return nil, &Error{Op: op, Server: srv.Name, Err: err}
+	}
+	if d.Kerberos == nil || d.CCache == nil {
+		return fail("dial", errors.New("Dialer.Kerberos and Dialer.CCache are required"))
+	}
+	if srv.Name == "" {
+		return fail("dial", errors.New("Server.Name is required: the service principal comes from it"))
+	}
+	if net.ParseIP(strings.Trim(srv.Name, "[]")) != nil && srv.SPN == "" {
+		return fail("dial", fmt.Errorf("%s is an address: Kerberos needs the server's name (put the address in Server.Addr and the name in Server.Name)", srv.Name))
+	}
+	spn := srv.spn()
+	creds := d.Credentials
+	if creds == nil {
+		creds = Cache()
+	}
+
+	if _, err := d.Kerberos.CachedCredentials(d.CCache, spn); err != nil {
+		if err := creds.Acquire(ctx, d.Kerberos, d.CCache, spn); err != nil {
+			return fail("login", fmt.Errorf("%v: %w", creds, err))
+		}
+	}
+	sc, err := d.Kerberos.NewInitiator(ctx, d.CCache, spn, nil)
+	if err != nil {
+		return fail("service ticket", fmt.Errorf("%s: %w", spn, err))
+	}
+	ticketTime := time.Since(start)
+	ini := newGSSInitiator(sc)
+
+	dial := d.NetDial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	addr := srv.addr()
+	tcp, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		ini.close()
+		return fail("connect", fmt.Errorf("%s: %w", addr, err))
+	}
+	w := &wireConn{Conn: tcp}
+	// The engine takes its deadline from ctx only for its own waits; the
+	// socket deadline makes a silent server fail the dial too.
+	if dl, ok := ctx.Deadline(); ok {
+		tcp.SetDeadline(dl)
+	}
+	sd := &smb2.Dialer{
+		Negotiator: smb2.Negotiator{RequireMessageSigning: true},
+		Initiator:  ini,
+	}
+	es, err := sd.DialConn(ctx, w, srv.Name)
+	tcp.SetDeadline(time.Time{})
+	if err != nil {
+		tcp.Close()
+		ini.close()
+		return fail("session setup", setupError(err, w, ini, spn))
+	}
+	w.arm()
+	st := w.state()
+	if st.sessionFlags&(sessionFlagGuest|sessionFlagNull) != 0 {
+		es.Logoff()
+		ini.close()
+		return fail("session setup", fmt.Errorf("%w: the server made a guest or anonymous session", ErrPolicy))
+	}
+	if st.dialect < 0x0300 && d.Encrypt {
+		es.Logoff()
+		ini.close()
+		return fail("session setup", fmt.Errorf("%w: encryption was required but the server speaks SMB %s, which has none", ErrPolicy, dialectName(st.dialect)))
+	}
+	client, _ := d.CCache.Principal()
+	ticket, _ := d.Kerberos.CachedCredentials(d.CCache, spn)
+	s := &Session{
+		s: es, wire: w, ini: ini, enc: d.Encrypt,
+		xfer: d.Transfer.withDefaults(),
+		info: SessionInfo{
+			Server: srv.Name, Addr: addr, Client: client, SPN: ticket.Server,
+			Ticket: ticket, Dialect: dialectName(st.dialect), Signing: signingName(st.dialect),
+			Cipher: cipherName(st.cipher), Encrypted: st.sessionFlags&sessionFlagEncrypt != 0,
+			SetupTime: time.Since(start), TicketTime: ticketTime,
+		},
+	}
+	if s.info.SPN == "" {
+		s.info.SPN = spn
+	}
+	return s, nil
+}
+
+// setupError explains a failed session setup from what the wire showed.
+func setupError(err error, w *wireConn, ini *gssInitiator, spn string) error {
+	if f := w.failure(); f != nil {
+		return fmt.Errorf("%w: %v", ErrPolicy, f)
+	}
+	if gerr := ini.failure(); gerr != nil {
+		return gerr
+	}
+	st := w.state()
+	if st.setupStatus != 0 && st.setupStatus != uint32(StatusMoreProcessing) {
+		return Status(st.setupStatus)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("the server did not answer in time: %w", context.DeadlineExceeded)
+	}
+	return engineError(err)
+}
+
+// Info describes the session.
+func (s *Session) Info() SessionInfo { return s.info }
+
+// Close logs off and closes the connection. Open shares and files become
+// unusable.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.s.WithContext(ctx).Logoff()
+	s.ini.close()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return &Error{Op: "logoff", Server: s.info.Server, Err: engineError(err)}
+	}
+	return nil
+}
+
+// Mount connects to a share of the server. ctx bounds the tree connect.
+func (s *Session) Mount(ctx context.Context, share string) (*Share, error) {
+	share = strings.Trim(share, `/\`)
+	if share == "" || strings.ContainsAny(share, `/\`) {
+		return nil, &Error{Op: "mount", Server: s.info.Server, Path: share, Err: errors.New("a share name is one path element, such as \"data\"")}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, &Error{Op: "mount", Server: s.info.Server, Path: share, Err: net.ErrClosed}
+	}
+	s.wire.mu.Lock()
+	s.wire.st.lastTree, s.wire.st.lastTreeFlag = 0, 0
+	s.wire.mu.Unlock()
+	es, err := s.s.WithContext(ctx).Mount(share)
+	if err != nil {
+		if f := s.wire.failure(); f != nil {
+			err = fmt.Errorf("%w: %v", ErrPolicy, f)
+		} else {
+			err = engineError(err)
+		}
+		return nil, &Error{Op: "mount", Server: s.info.Server, Path: share, Err: err}
+	}
+	st := s.wire.state()
+	// A TREE_CONNECT response the wire could not read was sealed: only an
+	// encrypting server seals it.
+	encrypted := st.lastTree == 0 || st.lastTreeFlag&shareFlagEncrypt != 0 || st.sessionFlags&sessionFlagEncrypt != 0
+	if s.enc && !encrypted {
+		es.Umount()
+		return nil, &Error{Op: "mount", Server: s.info.Server, Path: share, Err: fmt.Errorf(
+			"%w: encryption was required, but the server does not encrypt this share and smbkrb's SMB engine encrypts only shares the server marks for encryption (Samba: smb encrypt = required; Windows: Set-SmbShare -EncryptData $true; Azure Files: require SMB encryption in transit)", ErrPolicy)}
+	}
+	return &Share{sess: s, es: es, name: share, encrypted: encrypted}, nil
+}

@@ -1,0 +1,333 @@
+package smb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sync"
+	"time"
+)
+
+// TransferOptions tune Get and Put. The zero value keeps four 1 MiB
+// requests in flight: at most Parallel×ChunkSize bytes are buffered.
+type TransferOptions struct {
+	// Parallel is the number of read or write requests in flight on the
+	// session for one transfer; 0 means 4, 1 means one at a time.
+	Parallel int
+	// ChunkSize is the size of each request; 0 means 1 MiB. The engine
+	// splits larger chunks to the server's maximum.
+	ChunkSize int
+	// Progress, if set, is called after each chunk with the bytes done so
+	// far and the total (-1 when unknown). Calls never overlap.
+	Progress func(done, total int64)
+}
+
+func (o TransferOptions) withDefaults() TransferOptions {
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 1 << 20
+	}
+	return o
+}
+
+// merged is o with unset fields taken from d.
+func (o *TransferOptions) merged(d TransferOptions) TransferOptions {
+	if o == nil {
+		return d
+	}
+	m := *o
+	if m.Parallel <= 0 {
+		m.Parallel = d.Parallel
+	}
+	if m.ChunkSize <= 0 {
+		m.ChunkSize = d.ChunkSize
+	}
+	if m.Progress == nil {
+		m.Progress = d.Progress
+	}
+	return m
+}
+
+// PutOptions tune Put.
+type PutOptions struct {
+	TransferOptions
+	// InPlace writes straight into name instead of a temporary file
+	// renamed into place. A failed upload then leaves a partial file.
+	InPlace bool
+}
+
+// progress serializes Progress calls and counts bytes.
+type progress struct {
+	mu    sync.Mutex
+	done  int64
+	total int64
+	fn    func(done, total int64)
+}
+
+func (p *progress) add(n int) {
+	if p.fn == nil || n == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.done += int64(n)
+	p.fn(p.done, p.total)
+	p.mu.Unlock()
+}
+
+// Get copies the file name to w, keeping several read requests in flight
+// and writing to w in order. It returns the bytes written.
+func (sh *Share) Get(ctx context.Context, name string, w io.Writer, opts *TransferOptions) (int64, error) {
+	f, err := sh.Open(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return sh.copyOut(f, 0, w, opts.merged(sh.sess.xfer))
+}
+
+// copyOut reads f from off to its current end with o.Parallel requests in
+// flight and writes the bytes to w in order.
+func (sh *Share) copyOut(f *File, off int64, w io.Writer, o TransferOptions) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if fi.IsDir() {
+		return 0, sh.fail("read", f.name, errors.New("it is a directory"))
+	}
+	size := fi.Size()
+	prog := &progress{total: size - off, fn: o.Progress}
+
+	type chunk struct {
+		buf  []byte
+		n    int
+		err  error
+		done chan struct{}
+	}
+	bufs := make(chan []byte, o.Parallel)
+	for range o.Parallel {
+		bufs <- nil // allocated on first use
+	}
+	queue := make(chan *chunk, o.Parallel)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	go func() {
+		defer close(queue)
+		for pos := off; pos < size; pos += int64(o.ChunkSize) {
+			var buf []byte
+			select {
+			case buf = <-bufs:
+			case <-stop:
+				return
+			}
+			n := int(min(int64(o.ChunkSize), size-pos))
+			if cap(buf) < n {
+				buf = make([]byte, o.ChunkSize)
+			}
+			c := &chunk{buf: buf[:n], done: make(chan struct{})}
+			queue <- c // never blocks: at most Parallel chunks exist
+			wg.Add(1)
+			go func(pos int64) {
+				defer wg.Done()
+				c.n, c.err = f.ReadAt(c.buf, pos)
+				close(c.done)
+			}(pos)
+		}
+	}()
+
+	var written int64
+	var werr error
+	for c := range queue {
+		<-c.done
+		if werr == nil {
+			switch {
+			case c.err != nil && c.err != io.EOF:
+				werr = c.err
+			default:
+				m, err := w.Write(c.buf[:c.n])
+				written += int64(m)
+				prog.add(m)
+				if err != nil {
+					werr = fmt.Errorf("writing the local copy of %s: %w", f.name, err)
+				} else if c.n < len(c.buf) {
+					werr = errShrunk
+				}
+			}
+			if werr != nil {
+				close(stop)
+			}
+		}
+		bufs <- c.buf
+	}
+	wg.Wait()
+	if werr == errShrunk {
+		werr = nil // the file got shorter while we read: we read what there was
+	}
+	return written, werr
+}
+
+var errShrunk = errors.New("file shrank")
+
+// Put writes everything r gives to name, keeping several write requests
+// in flight. Unless opts.InPlace, it writes to a temporary file in the
+// same directory (".<name>.smbkrb-<random>.part") and renames it over name
+// only when all bytes are written, so name never holds a partial file; on
+// failure the temporary file is removed if the connection still allows.
+// It returns the bytes written.
+func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOptions) (int64, error) {
+	name = clean(name)
+	if name == "" {
+		return 0, sh.fail("write", name, errors.New("no file name"))
+	}
+	var o PutOptions
+	if opts != nil {
+		o = *opts
+	}
+	xo := o.TransferOptions.merged(sh.sess.xfer)
+
+	target := name
+	if !o.InPlace {
+		var rnd [6]byte
+		rand.Read(rnd[:])
+		target = path.Join(path.Dir(name), "."+path.Base(name)+".smbkrb-"+hex.EncodeToString(rnd[:])+".part")
+		target = clean(target)
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if !o.InPlace {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	}
+	ef, err := sh.eng(ctx).OpenFile(target, flags, 0o644)
+	if err != nil {
+		return 0, sh.fail("write", name, err)
+	}
+	cleanup := func() {
+		ef.Close()
+		if !o.InPlace {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			sh.eng(cctx).Remove(target)
+			cancel()
+		}
+	}
+
+	prog := &progress{total: sizeOf(r), fn: xo.Progress}
+	n, err := copyIn(ctx, r, ef, xo, prog)
+	if err != nil {
+		cleanup()
+		var e *Error
+		if errors.As(err, &e) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return n, err
+		}
+		return n, sh.fail("write", name, err)
+	}
+	if err := ef.Close(); err != nil {
+		cleanup()
+		return n, sh.fail("write", name, err)
+	}
+	if !o.InPlace {
+		if err := sh.eng(ctx).Rename(target, name); err != nil {
+			cleanup()
+			return n, sh.fail("rename", target+" -> "+name, err)
+		}
+	}
+	return n, nil
+}
+
+// writerAt is the engine file's WriteAt.
+type writerAt interface {
+	WriteAt(p []byte, off int64) (int, error)
+}
+
+// copyIn reads r in chunks and writes them at their offsets with
+// o.Parallel writes in flight.
+func copyIn(ctx context.Context, r io.Reader, w writerAt, o TransferOptions, prog *progress) (int64, error) {
+	bufs := make(chan []byte, o.Parallel)
+	for range o.Parallel {
+		bufs <- nil
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		werr error
+	)
+	failed := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return werr
+	}
+	var off int64
+	for {
+		var buf []byte
+		select {
+		case buf = <-bufs:
+		case <-ctx.Done():
+			wg.Wait()
+			return off, ctx.Err()
+		}
+		if err := failed(); err != nil {
+			wg.Wait()
+			return off, err
+		}
+		if cap(buf) < o.ChunkSize {
+			buf = make([]byte, o.ChunkSize)
+		}
+		n, rerr := io.ReadFull(r, buf[:o.ChunkSize])
+		if n > 0 {
+			wg.Add(1)
+			go func(b []byte, at int64) {
+				defer wg.Done()
+				_, err := w.WriteAt(b, at)
+				if err != nil {
+					mu.Lock()
+					if werr == nil {
+						werr = err
+					}
+					mu.Unlock()
+				} else {
+					prog.add(len(b))
+				}
+				bufs <- b[:cap(b)]
+			}(buf[:n], off)
+			off += int64(n)
+		} else {
+			bufs <- buf
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			wg.Wait()
+			return off, fmt.Errorf("reading the data to upload: %w", rerr)
+		}
+	}
+	wg.Wait()
+	if err := failed(); err != nil {
+		return off, err
+	}
+	return off, ctx.Err()
+}
+
+// sizeOf is the number of bytes r will give if it can tell, else -1.
+func sizeOf(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		return int64(v.Len())
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			if s, ok := r.(io.Seeker); ok {
+				if cur, err := s.Seek(0, io.SeekCurrent); err == nil {
+					return fi.Size() - cur
+				}
+			}
+			return fi.Size()
+		}
+	}
+	return -1
+}
