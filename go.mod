@@ -2,7 +2,11 @@ module github.com/smbkrb/smbkrb
 
 go 1.26.0
 
-require github.com/cloudsoda/go-smb2 v0.0.0-20260918041005-0c5d69b69701
+require (
+	github.com/cloudsoda/go-smb2 v0.0.0-20260918041005-0c5d69b69701
+	golang.org/x/sys v0.49.0
+	golang.org/x/term v0.47.0
+)
 
 require (
 	github.com/cloudsoda/sddl v0.0.0-20250224235906-926454e91efc // indirect

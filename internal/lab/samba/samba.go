@@ -55,6 +55,11 @@ type Options struct {
 	// Addr is the loopback address (127.0.0.0/8) the DC listens on. Start
 	// adds it to lo if it is missing and never removes it.
 	Addr string
+	// ExtraAddrs are more addresses the DC listens on (ports 88 and 445),
+	// such as the host side of a network namespace's veth pair
+	// (netns.NS.HostAddr), so that clients there reach it. Unlike Addr,
+	// they must already be on an interface: Start adds nothing.
+	ExtraAddrs []string
 	// ExtraSPNs are service principal names added to the DC's own machine
 	// account (HOSTNAME$), such as "cifs/acct.file.core.windows.net": smbd
 	// accepts tickets for them.
@@ -76,6 +81,9 @@ type DC struct {
 	FQDN string
 	// Addr is the loopback address the DC listens on (ports 88 and 445).
 	Addr string
+	// ExtraAddrs are the other addresses the DC listens on (see
+	// Options.ExtraAddrs).
+	ExtraAddrs []string
 	// Dir holds the DC's database, configuration, shares and logs.
 	Dir string
 	// Config is the path of the DC's smb.conf.
@@ -155,6 +163,11 @@ func Start(dir string, opts Options) (*DC, error) {
 	if ip == nil || ip.To4() == nil || !ip.IsLoopback() {
 		return nil, fmt.Errorf("samba: address %q is not an IPv4 loopback address", opts.Addr)
 	}
+	for _, a := range opts.ExtraAddrs {
+		if net.ParseIP(a) == nil {
+			return nil, fmt.Errorf("samba: extra address %q is not an IP address", a)
+		}
+	}
 	if os.Geteuid() != 0 {
 		return nil, errors.New("samba: a Samba AD DC needs root")
 	}
@@ -190,6 +203,7 @@ func Start(dir string, opts Options) (*DC, error) {
 		HostName:      opts.HostName,
 		FQDN:          opts.HostName + "." + strings.ToLower(opts.Realm),
 		Addr:          opts.Addr,
+		ExtraAddrs:    append([]string(nil), opts.ExtraAddrs...),
 		Dir:           dir,
 		Config:        filepath.Join(dir, "etc", "smb.conf"),
 		AdminPassword: tmpl.adminPassword,
@@ -378,7 +392,7 @@ func (d *DC) smbConf() string {
 	path = %s
 	read only = yes
 `,
-		strings.ToUpper(d.HostName), d.Realm, d.Domain, d.Addr,
+		strings.ToUpper(d.HostName), d.Realm, d.Domain, strings.Join(append([]string{d.Addr}, d.ExtraAddrs...), " "),
 		p("log/samba.log"),
 		p("private"), p("bind-dns"), p("lock"), p("state"), p("cache"),
 		p("run"), p("run/ncalrpc"), p("run/winbindd"), p("run/ntp_signd"),
@@ -443,16 +457,18 @@ func (d *DC) start(timeout time.Duration) error {
 		}
 		return nil
 	}
-	for _, port := range []string{"88", "445"} {
-		for {
-			c, err := net.DialTimeout("tcp", net.JoinHostPort(d.Addr, port), 200*time.Millisecond)
-			lastErr = err
-			if err == nil {
-				c.Close()
-				break
-			}
-			if err := wait(); err != nil {
-				return err
+	for _, addr := range append([]string{d.Addr}, d.ExtraAddrs...) {
+		for _, port := range []string{"88", "445"} {
+			for {
+				c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, port), 200*time.Millisecond)
+				lastErr = err
+				if err == nil {
+					c.Close()
+					break
+				}
+				if err := wait(); err != nil {
+					return err
+				}
 			}
 		}
 	}

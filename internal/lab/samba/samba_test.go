@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
+	"github.com/smbkrb/smbkrb/internal/lab/netns"
 )
 
 func TestMain(m *testing.M) {
@@ -120,7 +122,7 @@ func (c *client) smbclient(dc *DC, share string, args ...string) []string {
 
 func TestDC(t *testing.T) {
 	needLab(t)
-	dc := startDC(t, Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: "127.0.0.2"})
+	dc := startDC(t, Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: "127.0.0.20"})
 
 	user := "alice"
 	pw := labtool.Password()
@@ -263,7 +265,7 @@ func TestDC(t *testing.T) {
 // from the cached template, with an extra SPN.
 func TestTemplateCopy(t *testing.T) {
 	needLab(t)
-	opts := Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: "127.0.0.3",
+	opts := Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: "127.0.0.21",
 		ExtraSPNs: []string{"cifs/acct.file.core.windows.net"}}
 	dc := startDC(t, opts)
 
@@ -287,4 +289,73 @@ func TestTemplateCopy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("smbclient through the extra SPN: %v: %s", err, out)
 	}
+}
+
+// TestExtraAddrs starts a DC that also listens on the host side of a
+// network namespace's veth pair: a client inside the namespace, which
+// cannot reach the host's loopback addresses, reaches it there. The DC
+// reuses TestTemplateCopy's loopback address (the tests run one after the
+// other): the samba package's tests use 127.0.0.20 and 127.0.0.21 only.
+func TestExtraAddrs(t *testing.T) {
+	needLab(t)
+	ns, err := netns.New(netns.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	dc := startDC(t, Options{Addr: "127.0.0.21", ExtraAddrs: []string{ns.HostAddr}})
+	if len(dc.ExtraAddrs) != 1 || dc.ExtraAddrs[0] != ns.HostAddr {
+		t.Errorf("DC.ExtraAddrs = %v", dc.ExtraAddrs)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	for _, port := range []string{"88", "445"} {
+		c, err := ns.DialContext(ctx, "tcp", net.JoinHostPort(ns.HostAddr, port))
+		if err != nil {
+			t.Fatalf("port %s at %s from inside %s: %v", port, ns.HostAddr, ns.Name, err)
+		}
+		c.Close()
+	}
+	// The DC's loopback address is out of reach from inside.
+	if c, err := ns.DialContext(ctx, "tcp", net.JoinHostPort(dc.Addr, "445")); err == nil {
+		c.Close()
+		t.Errorf("reached %s:445 from inside the namespace", dc.Addr)
+	}
+
+	// A real Kerberos login and SMB session from inside, at HostAddr.
+	pw := labtool.Password()
+	if err := dc.AddUser("carol", pw); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, dc)
+	conf := strings.Replace(mustRead(t, c.conf), "kdc = "+dc.Addr+":88", "kdc = "+ns.HostAddr+":88", 1)
+	if err := os.WriteFile(c.conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inside := func(stdin, name string, args ...string) (string, error) {
+		cmd := ns.Command(ctx, name, args...)
+		cmd.Env = c.env()
+		cmd.Dir = c.dir
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := inside(pw+"\n", "kinit", "-c", c.ccache, "carol@"+dc.Realm); err != nil {
+		t.Fatalf("kinit inside %s: %v: %s", ns.Name, err, out)
+	}
+	out, err := inside("", "smbclient", "//"+dc.FQDN+"/"+ShareSigned, "-I", ns.HostAddr, "-s", c.smbConf,
+		"--use-kerberos=required", "--use-krb5-ccache="+c.ccache, "-c", "ls")
+	if err != nil {
+		t.Fatalf("smbclient inside %s: %v: %s%s", ns.Name, err, out, dc.logTail())
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
