@@ -152,6 +152,9 @@ func (d *Dialer) Dial(ctx context.Context, srv Server) (*Session, error) {
 	}
 	sc, err := d.Kerberos.NewInitiator(ctx, d.CCache, spn, nil)
 	if err != nil {
+		if errors.Is(err, krb5.ErrPrincipalUnknown) {
+			err = fmt.Errorf("%w (no account in the directory has this service principal: is %q the name the server is registered under? setspn -Q %s shows it on Windows; for an alias or private-link name set Server.SPN to the registered one)", err, srv.Name, strings.SplitN(spn, "@", 2)[0])
+		}
 		return fail("service ticket", fmt.Errorf("%s: %w", spn, err))
 	}
 	ticketTime := time.Since(start)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	smb2 "github.com/cloudsoda/go-smb2"
+
+	"github.com/smbkrb/smbkrb/krb5"
 )
 
 // Error is the error of every smb operation: what was attempted, on which
@@ -98,7 +100,7 @@ const (
 )
 
 var statusText = map[Status]string{
-	StatusAccessDenied:         "access denied (STATUS_ACCESS_DENIED): the user lacks the permission on the share or file",
+	StatusAccessDenied:         "access denied (STATUS_ACCESS_DENIED): the user lacks the permission on the share or file, or the share is read-only",
 	StatusLogonFailure:         "the server rejected the Kerberos ticket (STATUS_LOGON_FAILURE): is the SPN registered on the server's own account, and is the server's keytab current?",
 	StatusNoSuchFile:           "no such file (STATUS_NO_SUCH_FILE)",
 	StatusObjectNameInvalid:    "invalid file name (STATUS_OBJECT_NAME_INVALID)",
@@ -141,6 +143,8 @@ func (s Status) Is(target error) bool {
 		return s == StatusBadNetworkName
 	case ErrSessionExpired:
 		return s == StatusUserSessionDeleted || s == StatusNetworkSessionExpire
+	case krb5.ErrClockSkew:
+		return s == StatusTimeDifference
 	}
 	return false
 }
@@ -170,12 +174,14 @@ func engineError(err error) error {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
+	// The engine turns these statuses into the os sentinels; give them
+	// back their status, which matches the same sentinels.
 	case errors.Is(err, fs.ErrNotExist):
-		return fs.ErrNotExist
+		return StatusObjectNameNotFound
 	case errors.Is(err, fs.ErrExist):
-		return fs.ErrExist
+		return StatusObjectNameCollision
 	case errors.Is(err, fs.ErrPermission):
-		return fs.ErrPermission
+		return StatusAccessDenied
 	}
 	// Path errors from the engine carry its own wording; keep the cause.
 	var pe *fs.PathError

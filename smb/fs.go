@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strings"
 )
 
 // FS returns a read-only io/fs view of the share whose network calls use
@@ -18,7 +19,8 @@ type shareFS struct {
 }
 
 func fsPath(op, name string) (string, error) {
-	if !fs.ValidPath(name) {
+	// A "\" is a separator to an SMB server, never part of a name.
+	if !fs.ValidPath(name) || strings.ContainsRune(name, '\\') {
 		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	if name == "." {

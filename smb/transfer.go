@@ -176,6 +176,10 @@ func (sh *Share) copyOut(f *File, off int64, w io.Writer, o TransferOptions) (in
 
 var errShrunk = errors.New("file shrank")
 
+// cleanupGrace is how long a failed Put may take to remove its temporary
+// file after its context ended.
+const cleanupGrace = 10 * time.Second
+
 // Put writes everything r gives to name, keeping several write requests
 // in flight. Unless opts.InPlace, it writes to a temporary file in the
 // same directory (".<name>.smbkrb-<random>.part") and renames it over name
@@ -204,16 +208,20 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 	if !o.InPlace {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	}
-	ef, err := sh.eng(ctx).OpenFile(target, flags, 0o644)
+	// The file lives on a context that outlasts a cancelled ctx by a
+	// grace period, so that the cleanup can still close and remove it.
+	fctx, fcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer fcancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(cleanupGrace, fcancel) })
+	defer stop()
+	ef, err := sh.eng(fctx).OpenFile(target, flags, 0o644)
 	if err != nil {
 		return 0, sh.fail("write", name, err)
 	}
 	cleanup := func() {
 		ef.Close()
 		if !o.InPlace {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			sh.eng(cctx).Remove(target)
-			cancel()
+			sh.eng(fctx).Remove(target)
 		}
 	}
 
