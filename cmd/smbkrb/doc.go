@@ -1,0 +1,216 @@
+// Smbkrb copies files to and from SMB servers (Windows file servers,
+// Samba, Azure Files) with Kerberos only: no NTLM, mutual authentication,
+// every message signed or encrypted. It needs no system Kerberos setup:
+// the realm, its KDCs or HTTPS KDC proxy, and which servers belong to
+// which realm come from flags or a small configuration file, and tickets
+// live in an MIT credential cache that kinit, klist and smbclient share.
+//
+// Usage:
+//
+//	smbkrb COMMAND [flags] ARGS
+//
+// # Commands
+//
+//	ls [-l] [--json] //server/share[/dir]        list a directory, or describe one file
+//	stat [--json] //server/share/path            describe a file or directory
+//	get //server/share/path [LOCAL|-]            download a file
+//	put [--in-place] LOCAL|- //server/share/path upload a file
+//	rm //server/share/path                       remove a file or an empty directory
+//	mkdir [-p] //server/share/dir                make a directory (-p: and its parents)
+//	mv //server/share/from //server/share/to     rename or move within one share
+//	kinit [PRINCIPAL]                            log in; keep the ticket-granting ticket in the cache
+//	klist [--json]                               show the cache's principal and tickets
+//	kdestroy                                     destroy the cache
+//	help [COMMAND|TOPIC]                         this manual, a command's flags, or one topic
+//	version                                      print the version
+//
+// Flags may stand before or after the arguments; "--" ends them. Every
+// command takes -h for its flags.
+//
+// get writes LOCAL (by default the remote file's base name in the current
+// directory; a directory means the base name in it; "-" means standard
+// output) through a hidden temporary file in the same directory, renamed
+// over LOCAL only when every byte has arrived: an interrupted get leaves no
+// partial file. put reads LOCAL ("-" is standard input) and, unless
+// --in-place, writes a hidden temporary file next to the target that is
+// renamed over it when complete. When the remote path is a directory (or
+// ends in "/"), put writes the local file's base name into it. mv into an
+// existing directory moves the file into it. ls of a file shows that file.
+//
+// get and put show a progress bar (bytes, percent, rate) on standard
+// error when it is a terminal, unless -q. They run until done or
+// interrupted (Ctrl-C); --timeout bounds the login, the connection and
+// every other operation.
+//
+// # Paths
+//
+// A remote path is //SERVER/SHARE/PATH with forward slashes;
+// \\SERVER\SHARE\PATH and smb://SERVER/SHARE/PATH work too. SERVER is the
+// name the server is registered under in the directory, because the
+// service principal cifs/SERVER comes from it; an IP address works only
+// with --spn naming the principal. To connect to an address that DNS does
+// not give for that name, add --addr SERVER=ADDRESS (host or host:port);
+// //SERVER:PORT/SHARE sets the port alone.
+//
+// # Flags
+//
+// Kerberos and connection settings (the file commands and kinit; klist
+// and kdestroy take only --config, --cache and -v):
+//
+//	--config FILE         configuration file (see 'smbkrb help config')
+//	--realm REALM         default realm, for principal names without one
+//	--kdc REALM=KDC       a KDC of REALM: host, host:port or https://proxy/KdcProxy
+//	                      (MS-KKDCP, https only); repeatable, tried in order
+//	--ca FILE             PEM roots trusted for KDC proxies (default: system roots)
+//	--map HOST=REALM      server HOST, or every host under .SUFFIX, is in REALM; repeatable
+//	--addr NAME=ADDRESS   connect to ADDRESS for server NAME; repeatable
+//	--spn SPN             service principal to use instead of cifs/SERVER
+//	--encrypt             require SMB encryption: refuse a share the server only signs
+//	--timeout DURATION    bound for login, connect and metadata operations (default 60s)
+//	--clock-skew DURATION tolerated clock difference (default 5m)
+//	--use-krb5-conf       also read $KRB5_CONFIG or /etc/krb5.conf (off by default)
+//	--cache NAME          credential cache (see 'smbkrb help credentials')
+//	-v, --verbose         report on stderr: principal, tickets, server, address, dialect,
+//	                      signing, cipher, share encryption, bytes, time, sha256
+//
+// Credentials:
+//
+//	-u, --user PRINCIPAL  log in as PRINCIPAL (alice@EXAMPLE.COM) instead of using the cache
+//	--password-file FILE  read the password from the first line of FILE (mode 0600)
+//	--password-stdin      read the password from the first line of standard input
+//	--keytab FILE         log in with a key from this keytab instead of a password
+//	--enterprise          PRINCIPAL is an enterprise name (a user principal name)
+//	--lifetime DURATION   kinit only: the ticket lifetime to ask for (default 10h)
+//
+// Transfers (get, put):
+//
+//	--parallel N          requests in flight (default 4)
+//	--chunk SIZE          request size: 65536, 256KiB, 1MiB (default 1MiB)
+//	-q, --quiet           no progress bar
+//	--in-place            put only: write straight into the target
+//
+// Without --realm, a single realm given with --kdc is the default realm.
+// Without a --map entry for a server, the service ticket is found by
+// following the KDC's referrals from the user's realm, which Active
+// Directory supports.
+//
+// # Configuration file
+//
+// Settings not given as flags are read from a configuration file:
+// --config FILE, else $SMBKRB_CONFIG, else ~/.config/smbkrb/config
+// ($XDG_CONFIG_HOME/smbkrb/config) if it exists. Each line is a setting
+// name (a long flag name without the dashes) and its value, separated by
+// spaces; a line starting with # is a comment; blank lines are ignored.
+// A boolean setting alone on its line means true. kdc, map and addr may
+// be repeated. Relative paths for ca, keytab and password-file are taken
+// from the file's directory.
+//
+// The settings are realm, kdc, ca, map, addr, spn, encrypt, parallel,
+// chunk, timeout, clock-skew, use-krb5-conf, cache, user, keytab,
+// password-file, enterprise, verbose and quiet. A command ignores the
+// settings it has no flag for; an unknown name is an error.
+//
+// Flags win: a flag replaces the file's value of the same setting, and a
+// kdc, map or addr flag replaces the file's entries for the same realm,
+// host or server name (the file's other entries stay).
+//
+// Example:
+//
+//	# ~/.config/smbkrb/config
+//	realm CORP.EXAMPLE.COM
+//	kdc CORP.EXAMPLE.COM=dc1.corp.example.com
+//	kdc CORP.EXAMPLE.COM=dc2.corp.example.com:88
+//	kdc CORP.EXAMPLE.COM=https://kdcproxy.corp.example.com/KdcProxy
+//	ca /etc/smbkrb/corp-root.pem
+//	map .corp.example.com=CORP.EXAMPLE.COM
+//	map acct.file.core.windows.net=CORP.EXAMPLE.COM
+//	addr fs1.corp.example.com=10.1.2.3
+//	encrypt
+//
+// # Credentials and caches
+//
+// Without --user, smbkrb uses the tickets already in the credential cache,
+// put there by smbkrb kinit, MIT kinit or another Kerberos program, and
+// adds the service tickets it gets to it. With --user it logs in: with
+// --keytab FILE, or with a password from --password-file, --password-stdin
+// or, when standard input is a terminal, a prompt that does not echo.
+// There is no flag that takes the password itself: command lines are
+// visible to other users. Password bytes are zeroed after the login.
+//
+// The cache is --cache NAME, any MIT cache name: FILE:/path, DIR:/path,
+// KEYRING:persistent:UID, KCM:, MEMORY:name. Its default, for kinit,
+// klist, kdestroy and the file commands without --user, is $KRB5CCNAME,
+// else FILE:/tmp/krb5cc_UID, the cache MIT's tools and smbclient use by
+// default. File commands with --user use a private in-memory cache instead,
+// so no ticket touches the disk, unless --cache names one. FILE: caches
+// smbkrb writes have mode 0600.
+//
+// smbkrb reads no system Kerberos configuration (/etc/krb5.conf,
+// $KRB5_CONFIG) unless --use-krb5-conf asks for it. Only AES-256
+// encryption types are used.
+//
+// # Output
+//
+// ls prints names, directories with a trailing "/"; ls -l adds mode, size
+// and modification time; ls --json prints an array of objects
+// {"name", "size", "mode", "dir", "mtime"} (mode as in "-rw-r--r--", mtime
+// in RFC 3339). stat --json prints one such object with "path" too.
+// klist --json prints {"cache", "principal", "tickets": [{"server",
+// "client", "start", "end", "renew_till", "key_enctype", "ticket_enctype",
+// "flags", "expired"}]}, times in RFC 3339, renew_till null when the
+// ticket is not renewable, flags in klist's letters (F forwardable, R
+// renewable, I initial, A pre-authenticated, ...).
+//
+// Errors go to standard error as "smbkrb: WHAT FAILED: CAUSE", often
+// followed by a line "try: WHAT TO DO".
+//
+// # Exit codes
+//
+//	0    success
+//	1    another failure
+//	2    usage error: unknown command or flag, wrong arguments, bad setting
+//	3    authentication or Kerberos failure: wrong password, unknown principal,
+//	     clock skew, no or expired tickets, unknown service principal (SPN),
+//	     ticket rejected by the server
+//	4    not found: file, directory or share
+//	5    permission denied, or the share is read-only
+//	6    security policy refused: the server will not sign or encrypt as required
+//	7    network: KDC or server unreachable (or a KDC proxy's certificate not
+//	     trusted), connection lost, timeout
+//	130  interrupted (Ctrl-C or SIGTERM)
+//
+// # Examples
+//
+// With a configuration file that names the realm and its KDC (see the
+// example under CONFIGURATION FILE), log in once, then work with the
+// tickets in the default cache:
+//
+//	smbkrb kinit alice@CORP.EXAMPLE.COM
+//	smbkrb ls -l //fs1.corp.example.com/data/reports
+//	smbkrb get //fs1.corp.example.com/data/reports/q3.pdf
+//	smbkrb put notes.txt //fs1.corp.example.com/data/reports/
+//	smbkrb klist
+//	smbkrb kdestroy
+//
+// The same without a configuration file:
+//
+//	smbkrb kinit --kdc CORP.EXAMPLE.COM=dc1.corp.example.com alice@CORP.EXAMPLE.COM
+//	smbkrb ls --kdc CORP.EXAMPLE.COM=dc1.corp.example.com //fs1.corp.example.com/data
+//
+// A script with a keytab, a private in-memory cache and required encryption:
+//
+//	smbkrb put --user backup@CORP.EXAMPLE.COM --keytab /etc/smbkrb/backup.keytab \
+//	    --encrypt db.dump //fs1.corp.example.com/backups/db.dump
+//
+// A password from a file, the server at an address DNS does not know:
+//
+//	smbkrb get -u alice@CORP.EXAMPLE.COM --password-file ~/.smbkrb-pw \
+//	    --addr fs1.corp.example.com=10.1.2.3 //fs1.corp.example.com/data/a.bin - | sha256sum
+//
+// Azure Files joined to on-premises AD DS, the KDC reached only through an
+// HTTPS KDC proxy:
+//
+//	smbkrb ls -u alice@CORP.EXAMPLE.COM \
+//	    --kdc CORP.EXAMPLE.COM=https://kdcproxy.corp.example.com/KdcProxy --ca corp-root.pem \
+//	    --map acct.file.core.windows.net=CORP.EXAMPLE.COM //acct.file.core.windows.net/share
+package main
