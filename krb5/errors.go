@@ -106,7 +106,7 @@ var (
 	// ErrClockSkew: this clock and the KDC's or server's differ by more
 	// than the allowed skew (also when a ticket is "not yet valid").
 	ErrClockSkew error = &sentinel{"clock skew too great",
-		"this machine's clock differs from the KDC's by more than the allowed skew: set the clock (NTP) or raise ClockSkew",
+		"this machine's clock differs from the KDC's or the server's by more than the allowed skew (5 minutes unless configured): set the clocks right (NTP)",
 		[]int32{C.KRB5KRB_AP_ERR_SKEW, C.KRB5KRB_AP_ERR_TKT_NYV}}
 	// ErrPrincipalUnknown: the KDC has no such client or service principal.
 	ErrPrincipalUnknown error = &sentinel{"principal unknown",

@@ -33,25 +33,26 @@ func (g *gssInitiator) OID() asn1.ObjectIdentifier {
 
 // InitSecContext returns the AP-REQ.
 func (g *gssInitiator) InitSecContext() ([]byte, error) {
-	return g.sc.Step(nil)
+	out, err := g.sc.Step(nil)
+	return out, g.record(err)
 }
 
 // AcceptSecContext consumes the server's AP-REP, which must complete the
 // context with mutual authentication and leave no token to send.
 func (g *gssInitiator) AcceptSecContext(token []byte) ([]byte, error) {
 	if len(token) == 0 {
-		return nil, errors.New("smb: the server sent no AP-REP: mutual authentication is required")
+		return nil, g.record(errors.New("the server sent no AP-REP: mutual authentication is required"))
 	}
 	out, err := g.sc.Step(token)
 	if err != nil {
-		return nil, err
+		return nil, g.record(err)
 	}
 	if !g.sc.Established() {
-		return nil, errors.New("smb: the server's AP-REP did not complete mutual authentication")
+		return nil, g.record(errors.New("the server's AP-REP did not complete mutual authentication"))
 	}
 	key, err := g.sc.SessionKey()
 	if err != nil {
-		return nil, err
+		return nil, g.record(err)
 	}
 	g.mu.Lock()
 	g.fullKey.Zero()
@@ -66,14 +67,23 @@ func (g *gssInitiator) AcceptSecContext(token []byte) ([]byte, error) {
 func (g *gssInitiator) Sum(b []byte) []byte {
 	mic, err := g.sc.GetMIC(b)
 	if err != nil {
+		g.record(err)
+		return nil
+	}
+	return mic
+}
+
+// record keeps the first error for failure(): the engine passes errors on
+// as text only.
+func (g *gssInitiator) record(err error) error {
+	if err != nil {
 		g.mu.Lock()
 		if g.err == nil {
 			g.err = err
 		}
 		g.mu.Unlock()
-		return nil
 	}
-	return mic
+	return err
 }
 
 // SessionKey is the 16-byte SMB session key.
@@ -83,7 +93,7 @@ func (g *gssInitiator) SessionKey() []byte {
 	return smbSessionKey(g.fullKey.Key)
 }
 
-// failure is the first error Sum could not return.
+// failure is the first error of the GSS exchange.
 func (g *gssInitiator) failure() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()

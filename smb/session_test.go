@@ -12,7 +12,9 @@ import (
 
 	smb2 "github.com/cloudsoda/go-smb2"
 
+	"github.com/smbkrb/smbkrb/internal/lab/kdcproxy"
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
+	"github.com/smbkrb/smbkrb/internal/lab/netns"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
 	"github.com/smbkrb/smbkrb/krb5"
 )
@@ -22,34 +24,64 @@ import (
 const (
 	labAddr   = "127.0.0.4"
 	aaddsAddr = "127.0.0.5"
+	skewAddr  = "127.0.0.8"
 )
 
+// lab is this package's lab: the AD DS realm's DC (also reachable from the
+// client namespace ns, whose port 88 is rejected, and through the KDC
+// proxy), and the Entra Domain Services realm's DC.
 var lab struct {
-	dc   *samba.DC
-	user string
-	pw   string
+	dc    *samba.DC
+	user  string
+	pw    string
+	aadds *samba.DC
+	ns    *netns.NS
+	proxy *kdcproxy.Proxy
+	dir   string
 }
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
+	fail := func(what string, err error) int {
+		fmt.Fprintf(os.Stderr, "smb tests: %s: %v\n", what, err)
+		return 1
+	}
 	dir, err := os.MkdirTemp("", "smbkrb-smb-test-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return fail("temporary directory", err)
 	}
+	lab.dir = dir
 	defer os.RemoveAll(dir)
 	defer samba.CleanupTemplates()
-	dc, err := samba.Start(filepath.Join(dir, "dc1"), samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: labAddr})
+	ns, err := netns.New(netns.Options{BlockPorts: []int{88}})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot start the Samba DC:", err)
-		return 1
+		return fail("client network namespace", err)
+	}
+	defer ns.Close()
+	dc, err := samba.Start(filepath.Join(dir, "dc1"), samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: labAddr, ExtraAddrs: []string{ns.HostAddr}})
+	if err != nil {
+		return fail("Samba DC of LAB.TEST", err)
 	}
 	defer dc.Close()
-	lab.dc, lab.user, lab.pw = dc, "smbuser", labtool.Password()
+	lab.dc, lab.ns, lab.user, lab.pw = dc, ns, "smbuser", labtool.Password()
 	if err := dc.AddUser(lab.user, lab.pw); err != nil {
-		fmt.Fprintln(os.Stderr, "cannot add the test user:", err)
-		return 1
+		return fail("test user", err)
+	}
+	proxy, err := kdcproxy.Start(net.JoinHostPort(ns.HostAddr, "0"), map[string][]string{dc.Realm: {net.JoinHostPort(dc.Addr, "88")}})
+	if err != nil {
+		return fail("KDC proxy", err)
+	}
+	defer proxy.Close()
+	lab.proxy = proxy
+	aadds, err := samba.Start(filepath.Join(dir, "aadds"), samba.Options{Realm: "AADDS.TEST", Domain: "AADDS", HostName: "dc1", Addr: aaddsAddr})
+	if err != nil {
+		return fail("Samba DC of AADDS.TEST", err)
+	}
+	defer aadds.Close()
+	lab.aadds = aadds
+	if err := aadds.AddUser(lab.user, lab.pw); err != nil {
+		return fail("test user in AADDS.TEST", err)
 	}
 	return m.Run()
 }

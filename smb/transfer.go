@@ -62,6 +62,9 @@ type PutOptions struct {
 	// InPlace writes straight into name instead of a temporary file
 	// renamed into place. A failed upload then leaves a partial file.
 	InPlace bool
+	// Size is the number of bytes r will give, for Progress; 0 means ask
+	// r (a Len method, or Stat of a regular file), else unknown.
+	Size int64
 }
 
 // progress serializes Progress calls and counts bytes.
@@ -225,7 +228,11 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 		}
 	}
 
-	prog := &progress{total: sizeOf(r), fn: xo.Progress}
+	total := o.Size
+	if total <= 0 {
+		total = sizeOf(r)
+	}
+	prog := &progress{total: total, fn: xo.Progress}
 	n, err := copyIn(ctx, r, ef, xo, prog)
 	if err != nil {
 		cleanup()

@@ -64,6 +64,10 @@ type Options struct {
 	// account (HOSTNAME$), such as "cifs/acct.file.core.windows.net": smbd
 	// accepts tickets for them.
 	ExtraSPNs []string
+	// ClockOffset runs the DC (KDC and SMB server) with its clock this far
+	// from the real one, through faketime (Debian package faketime), for
+	// clock-skew tests.
+	ClockOffset time.Duration
 	// ReadyTimeout bounds the wait for the DC to serve; 0 means 60 s.
 	ReadyTimeout time.Duration
 }
@@ -90,6 +94,8 @@ type DC struct {
 	Config string
 	// AdminPassword is the password of the domain's Administrator.
 	AdminPassword string
+
+	clockOffset time.Duration
 
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
@@ -204,6 +210,7 @@ func Start(dir string, opts Options) (*DC, error) {
 		FQDN:          opts.HostName + "." + strings.ToLower(opts.Realm),
 		Addr:          opts.Addr,
 		ExtraAddrs:    append([]string(nil), opts.ExtraAddrs...),
+		clockOffset:   opts.ClockOffset,
 		Dir:           dir,
 		Config:        filepath.Join(dir, "etc", "smb.conf"),
 		AdminPassword: tmpl.adminPassword,
@@ -240,7 +247,7 @@ func Start(dir string, opts Options) (*DC, error) {
 }
 
 func lookTool(name string) (string, error) {
-	p, err := labtool.Find(name, "samba, samba-ad-dc, winbind, iproute2 and util-linux")
+	p, err := labtool.Find(name, "samba, samba-ad-dc, winbind, iproute2, util-linux and faketime")
 	if err != nil {
 		return "", fmt.Errorf("samba: %w", err)
 	}
@@ -424,9 +431,17 @@ func (d *DC) start(timeout time.Duration) error {
 	sambaBin, _ := lookTool("samba")
 	// unshare execs (no --fork), and so does sh: the process started is
 	// samba itself, in its own mount namespace.
-	cmd := exec.Command(unshare, "--mount", "--propagation", "private",
-		"sh", "-c", `mount --bind "$1" /run/samba && exec "$2" -i -M single -s "$3"`,
-		"sh", filepath.Join(d.Dir, "run"), sambaBin, d.Config)
+	script, args := `mount --bind "$1" /run/samba && exec "$2" -i -M single -s "$3"`, []string{}
+	if d.clockOffset != 0 {
+		ft, err := lookTool("faketime")
+		if err != nil {
+			return err
+		}
+		script = `mount --bind "$1" /run/samba && exec "$4" -f "$5" "$2" -i -M single -s "$3"`
+		args = []string{ft, fmt.Sprintf("%+ds", int(d.clockOffset.Seconds()))}
+	}
+	cmd := exec.Command(unshare, append([]string{"--mount", "--propagation", "private",
+		"sh", "-c", script, "sh", filepath.Join(d.Dir, "run"), sambaBin, d.Config}, args...)...)
 	cmd.Env = cleanEnv()
 	cmd.Stdout = out
 	cmd.Stderr = out
