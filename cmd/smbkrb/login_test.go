@@ -246,25 +246,8 @@ func TestPeerCaches(t *testing.T) {
 		}
 	}
 	// MIT's and Samba's configuration for the lab, written by the test.
-	dir := t.TempDir()
-	krb5Conf := filepath.Join(dir, "krb5.conf")
-	if err := os.WriteFile(krb5Conf, []byte(fmt.Sprintf(`[libdefaults]
- default_realm = %[1]s
- dns_lookup_kdc = false
- dns_lookup_realm = false
- dns_canonicalize_hostname = false
- rdns = false
-[realms]
- %[1]s = {
-  kdc = %[2]s:88
- }
-[domain_realm]
- %[3]s = %[1]s
-`, lab.dc.Realm, lab.dc.Addr, lab.dc.FQDN)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	smbConf := filepath.Join(dir, "smb.conf")
-	if err := os.WriteFile(smbConf, []byte("[global]\n\tclient min protocol = SMB2_10\n"), 0o644); err != nil {
+	conf, err := lab.dc.WritePeer(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
 	peer := func(t *testing.T, c *client, stdin string, name string, args ...string) string {
@@ -272,7 +255,7 @@ func TestPeerCaches(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Env = append(c.env(), "KRB5_CONFIG="+krb5Conf)
+		cmd.Env = append(c.env(), "KRB5_CONFIG="+conf.Krb5Conf)
 		cmd.Dir = c.dir
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
@@ -287,8 +270,7 @@ func TestPeerCaches(t *testing.T) {
 		c.kinit(t)
 		c.ok(t, strings.NewReader("hello from smbkrb\n"), "put", "--config", lab.config, "-", remote(samba.ShareSigned, "peer-smbkrb.txt"))
 		defer c.run(t, nil, "rm", "--config", lab.config, remote(samba.ShareSigned, "peer-smbkrb.txt"))
-		out := peer(t, c, "", "smbclient", "//"+lab.dc.FQDN+"/"+samba.ShareSigned, "-I", lab.dc.Addr, "-s", smbConf,
-			"--use-kerberos=required", "--use-krb5-ccache="+c.ccache, "-c", "ls")
+		out := peer(t, c, "", "smbclient", conf.SmbclientArgs(lab.dc, samba.ShareSigned, c.ccache, "-c", "ls")...)
 		if !strings.Contains(out, "peer-smbkrb.txt") {
 			t.Fatalf("smbclient ls: %s", out)
 		}

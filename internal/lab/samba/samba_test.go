@@ -56,33 +56,11 @@ type client struct {
 func newClient(t *testing.T, dc *DC) *client {
 	t.Helper()
 	dir := t.TempDir()
-	c := &client{
-		dir:     dir,
-		conf:    filepath.Join(dir, "krb5.conf"),
-		ccache:  "FILE:" + filepath.Join(dir, "ccache"),
-		smbConf: filepath.Join(dir, "smb.conf"),
-	}
-	krb5 := fmt.Sprintf(`[libdefaults]
- default_realm = %[1]s
- dns_lookup_kdc = false
- dns_lookup_realm = false
- dns_canonicalize_hostname = false
- rdns = false
-[realms]
- %[1]s = {
-  kdc = %[2]s:88
- }
-[domain_realm]
- %[3]s = %[1]s
-`, dc.Realm, dc.Addr, dc.FQDN)
-	if err := os.WriteFile(c.conf, []byte(krb5), 0o644); err != nil {
+	p, err := dc.WritePeer(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	smb := "[global]\n\tclient min protocol = SMB2_10\n"
-	if err := os.WriteFile(c.smbConf, []byte(smb), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return &client{dir: dir, conf: p.Krb5Conf, ccache: "FILE:" + filepath.Join(dir, "ccache"), smbConf: p.SmbConf}
 }
 
 func (c *client) env() []string {
