@@ -36,6 +36,7 @@ fuzz:
 bench: deps
 	$(GO) test -run '^$$' -bench 'Login|TGS' -benchtime 200x ./krb5/
 	$(GO) test -run '^$$' -bench GSSContexts -benchtime 10000x ./krb5/
+	SMBKRB_BENCH_MIB=256 $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bench/
 
 clean:
 	$(GO) clean -testcache

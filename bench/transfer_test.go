@@ -1,0 +1,244 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/smb"
+)
+
+// The shares the transfers run on, and the numbers of requests in flight
+// smbkrb is measured with.
+var (
+	shares    = []string{samba.ShareSigned, samba.ShareEncrypted}
+	parallels = []int{1, 4, 8}
+)
+
+// mountShare dials a session and mounts share, outside the timer; both are
+// closed by b's cleanup. It checks that the share is protected as it must
+// be: encrypted on the encrypted share, signed (not encrypted) on the other.
+func mountShare(b *testing.B, share string) *smb.Share {
+	b.Helper()
+	k := kerberos(b)
+	d := &smb.Dialer{Kerberos: k, CCache: memCache(b, k), Credentials: smb.Password(lab.principal, []byte(lab.pw))}
+	s, err := d.Dial(b.Context(), labServer())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	sh, err := s.Mount(b.Context(), share)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sh.Close() })
+	if got, want := sh.Info().Encrypted, share == samba.ShareEncrypted; got != want {
+		b.Fatalf("share %s: encrypted = %v, want %v", share, got, want)
+	}
+	return sh
+}
+
+// BenchmarkGet reads the whole file with Share.Get into io.Discard, with 1,
+// 4 and 8 read requests in flight, on the signed and the encrypted share.
+func BenchmarkGet(b *testing.B) {
+	size, _, _ := files(b)
+	for _, share := range shares {
+		b.Run(share, func(b *testing.B) {
+			for _, p := range parallels {
+				b.Run(fmt.Sprintf("p%d", p), func(b *testing.B) {
+					sh := mountShare(b, share)
+					opts := &smb.TransferOptions{Parallel: p}
+					b.SetBytes(size)
+					n := 0
+					cpu := startCPU(b)
+					for b.Loop() {
+						got, err := sh.Get(b.Context(), getName, io.Discard, opts)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if got != size {
+							b.Fatalf("Get: %d bytes, want %d", got, size)
+						}
+						n++
+					}
+					client, server := cpu.since(b)
+					reportTransfer(b, n, size, client, server)
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkPut uploads the file from memory with Share.Put (the default:
+// a temporary file renamed into place), with 1, 4 and 8 write requests in
+// flight, on the signed and the encrypted share. The server's copy is
+// compared with the data after the timed loop.
+func BenchmarkPut(b *testing.B) {
+	size, data, _ := files(b)
+	for _, share := range shares {
+		b.Run(share, func(b *testing.B) {
+			for _, p := range parallels {
+				b.Run(fmt.Sprintf("p%d", p), func(b *testing.B) {
+					sh := mountShare(b, share)
+					name := fmt.Sprintf("put-p%d.bin", p)
+					opts := &smb.PutOptions{TransferOptions: smb.TransferOptions{Parallel: p}}
+					r := bytes.NewReader(data)
+					b.SetBytes(size)
+					n := 0
+					cpu := startCPU(b)
+					for b.Loop() {
+						r.Reset(data)
+						got, err := sh.Put(b.Context(), name, r, opts)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if got != size {
+							b.Fatalf("Put: %d bytes, want %d", got, size)
+						}
+						n++
+					}
+					client, server := cpu.since(b)
+					reportTransfer(b, n, size, client, server)
+					checkServerCopy(b, share, name, data)
+				})
+			}
+		})
+	}
+}
+
+// checkServerCopy compares the file the server wrote with data, then
+// removes it.
+func checkServerCopy(b *testing.B, share, name string, data []byte) {
+	b.Helper()
+	p := filepath.Join(lab.dc.ShareDir(share), name)
+	got, err := os.ReadFile(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		b.Fatalf("the server's %s/%s (%d bytes) differs from the %d bytes uploaded", share, name, len(got), len(data))
+	}
+	os.Remove(p)
+}
+
+// peerCache is a copy of the kinit'ed cache for one smbclient benchmark,
+// warmed by one untimed run on share so that it holds the service ticket.
+func peerCache(b *testing.B, share string) string {
+	b.Helper()
+	ccache := filepath.Join(b.TempDir(), "ccache")
+	copyFile(b, lab.tgtCache, ccache)
+	runSmbclient(b, ccache, smbclientArgs(share, ccache, "-c", "ls")...)
+	return ccache
+}
+
+// BenchmarkSmbclientGet is the peer of BenchmarkGet: one smbclient run per
+// iteration, "get get.bin /dev/null", forced to sign or to encrypt. Each
+// run includes smbclient's start and session setup (tens of milliseconds;
+// see BenchmarkSmbclientSession), which a large file makes small.
+func BenchmarkSmbclientGet(b *testing.B) {
+	size, _, _ := files(b)
+	for _, share := range shares {
+		b.Run(share, func(b *testing.B) {
+			ccache := peerCache(b, share)
+			args := smbclientArgs(share, ccache, "-c", "get "+getName+" /dev/null")
+			want := fmt.Sprintf("of size %d ", size)
+			b.SetBytes(size)
+			var client time.Duration
+			n := 0
+			cpu := startCPU(b)
+			for b.Loop() {
+				c, out := runSmbclient(b, ccache, args...)
+				if !strings.Contains(out, want) {
+					b.Fatalf("smbclient get: %s", out)
+				}
+				client += c
+				n++
+			}
+			_, server := cpu.since(b)
+			reportTransfer(b, n, size, client, server)
+		})
+	}
+}
+
+// BenchmarkSmbclientPut is the peer of BenchmarkPut: one smbclient run per
+// iteration, "put <file on tmpfs> put-smbclient.bin" (smbclient writes the
+// target in place), forced to sign or to encrypt.
+func BenchmarkSmbclientPut(b *testing.B) {
+	size, data, local := files(b)
+	for _, share := range shares {
+		b.Run(share, func(b *testing.B) {
+			ccache := peerCache(b, share)
+			const name = "put-smbclient.bin"
+			args := smbclientArgs(share, ccache, "-c", "put "+local+" "+name)
+			b.SetBytes(size)
+			var client time.Duration
+			n := 0
+			cpu := startCPU(b)
+			for b.Loop() {
+				c, _ := runSmbclient(b, ccache, args...)
+				client += c
+				n++
+			}
+			_, server := cpu.since(b)
+			reportTransfer(b, n, size, client, server)
+			checkServerCopy(b, share, name, data)
+		})
+	}
+}
+
+// BenchmarkSmbclientGetInteractive is BenchmarkSmbclientGet without
+// smbclient's start and session setup: one smbclient process for all
+// iterations, each a "get get.bin /dev/null" typed on its stdin. This is
+// the figure to set against BenchmarkGet, which dials outside the timer
+// too. Its CPU time is the process's, read from /proc around the loop.
+func BenchmarkSmbclientGetInteractive(b *testing.B) {
+	size, _, _ := files(b)
+	for _, share := range shares {
+		b.Run(share, func(b *testing.B) {
+			sh := startSmbclientShell(b, share, peerCache(b, share))
+			want := fmt.Sprintf(`getting file \%s of size %d `, getName, size)
+			b.SetBytes(size)
+			n := 0
+			cpu := startCPU(b)
+			client := sh.cpu()
+			for b.Loop() {
+				sh.do("get "+getName+" /dev/null", want)
+				n++
+			}
+			client = sh.cpu() - client
+			_, server := cpu.since(b)
+			reportTransfer(b, n, size, client, server)
+		})
+	}
+}
+
+// BenchmarkSmbclientPutInteractive is BenchmarkSmbclientPut without
+// smbclient's start and session setup, as BenchmarkSmbclientGetInteractive.
+func BenchmarkSmbclientPutInteractive(b *testing.B) {
+	size, data, local := files(b)
+	for _, share := range shares {
+		b.Run(share, func(b *testing.B) {
+			sh := startSmbclientShell(b, share, peerCache(b, share))
+			const name = "put-smbclient-interactive.bin"
+			want := fmt.Sprintf(`putting file %s as \%s `, local, name)
+			b.SetBytes(size)
+			n := 0
+			cpu := startCPU(b)
+			client := sh.cpu()
+			for b.Loop() {
+				sh.do("put "+local+" "+name, want)
+				n++
+			}
+			client = sh.cpu() - client
+			_, server := cpu.since(b)
+			reportTransfer(b, n, size, client, server)
+			checkServerCopy(b, share, name, data)
+		})
+	}
+}
