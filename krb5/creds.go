@@ -212,9 +212,7 @@ func (k *Context) getCredentials(ctx context.Context, cc *CCache, server string,
 		code := C.smbkrb_get_service(k.c, cc.c, cs, ref, only, &ci, &errmsg)
 		if code == 0 {
 			info = credInfo(&ci)
-			C.free(unsafe.Pointer(ci.client))
-			C.free(unsafe.Pointer(ci.server))
-			C.free(unsafe.Pointer(ci.ticket))
+			C.smbkrb_clear_cred_info(&ci)
 		}
 		return code, errmsg
 	})
@@ -343,6 +341,40 @@ func (cc *CCache) ExportKRBCred(server string) ([]byte, error) {
 			C.smbkrb_free_secret(unsafe.Pointer(p), n)
 		}
 		return code, errmsg
+	})
+	return out, err
+}
+
+// RetrieveCredential returns the credential for server (a full principal
+// name with realm, such as "krbtgt/LAB.TEST@LAB.TEST") of the cache's
+// principal, with its session key, without asking a KDC. Call Zero on the
+// result when done with it.
+func (cc *CCache) RetrieveCredential(server string) (*Credential, error) {
+	cs := C.CString(server)
+	defer C.free(unsafe.Pointer(cs))
+	var out *Credential
+	err := cc.call(nil, "retrieve ticket for "+server+" from "+cc.name, func() (C.krb5_error_code, *C.char) {
+		var info C.smbkrb_cred_info
+		var key *C.uint8_t
+		var keyLen C.size_t
+		var errmsg *C.char
+		code := C.smbkrb_cc_retrieve(cc.k.c, cc.c, cs, &info, &key, &keyLen, &errmsg)
+		if code != 0 {
+			return code, errmsg
+		}
+		ci := credInfo(&info)
+		out = &Credential{
+			Client: ci.Client, Server: ci.Server, Enctype: ci.KeyEnctype,
+			AuthTime: ci.AuthTime, StartTime: ci.StartTime, EndTime: ci.EndTime, RenewTill: ci.RenewTill,
+			Flags: ci.Flags,
+		}
+		if info.ticket != nil {
+			out.Ticket = C.GoBytes(unsafe.Pointer(info.ticket), C.int(info.ticket_len))
+		}
+		out.SessionKey = C.GoBytes(unsafe.Pointer(key), C.int(keyLen))
+		C.smbkrb_free_secret(unsafe.Pointer(key), keyLen)
+		C.smbkrb_clear_cred_info(&info)
+		return 0, errmsg
 	})
 	return out, err
 }

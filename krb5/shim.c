@@ -124,15 +124,19 @@ static krb5_error_code fill_info(krb5_context ctx, const krb5_creds *c,
     return 0;
 }
 
+void smbkrb_clear_cred_info(smbkrb_cred_info *info) {
+    free(info->client);
+    free(info->server);
+    free(info->ticket);
+    memset(info, 0, sizeof(*info));
+}
+
 void smbkrb_free_cred_infos(smbkrb_cred_info *infos, int n) {
     int i;
     if (infos == NULL)
         return;
-    for (i = 0; i < n; i++) {
-        free(infos[i].client);
-        free(infos[i].server);
-        free(infos[i].ticket);
-    }
+    for (i = 0; i < n; i++)
+        smbkrb_clear_cred_info(&infos[i]);
     free(infos);
 }
 
@@ -574,6 +578,119 @@ out:
     krb5_free_principal(ctx, match.server);
     if (ac != NULL)
         krb5_auth_con_free(ctx, ac);
+    return code;
+}
+
+krb5_error_code smbkrb_cc_retrieve(krb5_context ctx, krb5_ccache cc,
+                                   const char *server, smbkrb_cred_info *out,
+                                   uint8_t **key, size_t *keylen,
+                                   char **errmsg) {
+    krb5_creds match, got;
+    krb5_error_code code;
+    int have = 0;
+
+    memset(&match, 0, sizeof(match));
+    memset(&got, 0, sizeof(got));
+    memset(out, 0, sizeof(*out));
+    *key = NULL;
+    *keylen = 0;
+    code = krb5_cc_get_principal(ctx, cc, &match.client);
+    if (code)
+        goto out;
+    code = krb5_parse_name(ctx, server, &match.server);
+    if (code)
+        goto out;
+    /* got is released below with krb5_free_cred_contents (zeroes the key). */
+    code = krb5_cc_retrieve_cred(ctx, cc, 0, &match, &got);
+    if (code)
+        goto out;
+    have = 1;
+    code = fill_info(ctx, &got, out);
+    if (code)
+        goto out;
+    if (got.keyblock.length > 0) {
+        *key = malloc(got.keyblock.length); /* released by smbkrb_free_secret */
+        if (*key == NULL) {
+            code = ENOMEM;
+            goto out;
+        }
+        memcpy(*key, got.keyblock.contents, got.keyblock.length);
+        *keylen = got.keyblock.length;
+    }
+out:
+    fail(ctx, code, errmsg);
+    if (code) {
+        smbkrb_free_secret(*key, *keylen);
+        *key = NULL;
+        *keylen = 0;
+        smbkrb_clear_cred_info(out);
+    }
+    if (have)
+        krb5_free_cred_contents(ctx, &got);
+    krb5_free_principal(ctx, match.client);
+    krb5_free_principal(ctx, match.server);
+    return code;
+}
+
+krb5_error_code smbkrb_c_crypt(krb5_context ctx, int decrypt, int32_t enctype,
+                               const uint8_t *key, size_t keylen,
+                               int32_t usage, const uint8_t *in, size_t inlen,
+                               uint8_t **out, size_t *outlen, char **errmsg) {
+    krb5_keyblock kb;
+    krb5_enc_data enc;
+    krb5_data plain;
+    size_t n = 0, cap = 0;
+    krb5_error_code code;
+
+    *out = NULL;
+    *outlen = 0;
+    /* The key stays owned by the caller: point at it, never free. */
+    memset(&kb, 0, sizeof(kb));
+    kb.magic = KV5M_KEYBLOCK;
+    kb.enctype = enctype;
+    kb.length = (unsigned int)keylen;
+    kb.contents = (krb5_octet *)key;
+    memset(&enc, 0, sizeof(enc));
+    enc.magic = KV5M_ENC_DATA;
+    enc.enctype = enctype;
+    memset(&plain, 0, sizeof(plain));
+    plain.magic = KV5M_DATA;
+    if (decrypt) {
+        enc.ciphertext.length = (unsigned int)inlen;
+        enc.ciphertext.data = (char *)in;
+        n = inlen; /* the plaintext is never longer than the ciphertext */
+    } else {
+        code = krb5_c_encrypt_length(ctx, enctype, inlen, &n);
+        if (code)
+            goto out;
+        plain.length = (unsigned int)inlen;
+        plain.data = (char *)in;
+    }
+    cap = n > 0 ? n : 1;
+    *out = malloc(cap); /* released by smbkrb_free_secret */
+    if (*out == NULL) {
+        code = ENOMEM;
+        goto out;
+    }
+    if (decrypt) {
+        krb5_data dst = {KV5M_DATA, (unsigned int)n, (char *)*out};
+        code = krb5_c_decrypt(ctx, &kb, usage, NULL, &enc, &dst);
+        n = dst.length;
+    } else {
+        enc.ciphertext.length = (unsigned int)n;
+        enc.ciphertext.data = (char *)*out;
+        code = krb5_c_encrypt(ctx, &kb, usage, NULL, &plain, &enc);
+        n = enc.ciphertext.length;
+    }
+    if (code)
+        goto out;
+    *outlen = n;
+out:
+    fail(ctx, code, errmsg);
+    if (code && *out != NULL) {
+        smbkrb_free_secret(*out, cap);
+        *out = NULL;
+    }
     return code;
 }
 

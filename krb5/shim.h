@@ -38,6 +38,8 @@ typedef struct {
 } smbkrb_cred_info;
 
 void smbkrb_free_cred_infos(smbkrb_cred_info *infos, int n);
+/* Frees what one smbkrb_cred_info points to (not the struct itself). */
+void smbkrb_clear_cred_info(smbkrb_cred_info *info);
 void smbkrb_free_secret(void *p, size_t len);
 
 /* Context. profile_path is a colon-separated file list read in order;
@@ -105,6 +107,23 @@ krb5_error_code smbkrb_rd_cred(krb5_context ctx, krb5_ccache cc, int init,
 krb5_error_code smbkrb_mk_cred(krb5_context ctx, krb5_ccache cc,
                                const char *server, uint8_t **out,
                                size_t *outlen, char **errmsg);
+
+/* The credential for server (a full name with realm) and the cache's
+ * principal, with its session key: strings and ticket as for
+ * smbkrb_cred_info (release with smbkrb_clear_cred_info(out)), the key
+ * in *key (release with smbkrb_free_secret). */
+krb5_error_code smbkrb_cc_retrieve(krb5_context ctx, krb5_ccache cc,
+                                   const char *server, smbkrb_cred_info *out,
+                                   uint8_t **key, size_t *keylen,
+                                   char **errmsg);
+
+/* RFC 3961 encryption (decrypt 0) or decryption (decrypt 1) of in with the
+ * raw key of type enctype for key usage usage: the cipher field of an
+ * EncryptedData. *out is released with smbkrb_free_secret. */
+krb5_error_code smbkrb_c_crypt(krb5_context ctx, int decrypt, int32_t enctype,
+                               const uint8_t *key, size_t keylen,
+                               int32_t usage, const uint8_t *in, size_t inlen,
+                               uint8_t **out, size_t *outlen, char **errmsg);
 
 /* GSS-API, raw Kerberos mechanism. minor receives the mechanism status. */
 OM_uint32 smbkrb_gss_initiator_cred(const char *ccache, const char *target,
