@@ -36,6 +36,7 @@ type Context struct {
 	// Set while mu is held, for the send hook.
 	callCtx context.Context
 	sendErr error
+	kdcText string // e-text of the last KRB-ERROR a KDC sent during the call
 }
 
 // NewContext creates a library context from cfg. A nil cfg is the zero
@@ -116,10 +117,10 @@ func (k *Context) call(ctx context.Context, op string, fn func() (C.krb5_error_c
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("krb5: %s: %w", op, err)
 	}
-	k.callCtx, k.sendErr = ctx, nil
+	k.callCtx, k.sendErr, k.kdcText = ctx, nil, ""
 	code, errmsg := fn()
-	sendErr := k.sendErr
-	k.callCtx, k.sendErr = nil, nil
+	sendErr, kdcText := k.sendErr, k.kdcText
+	k.callCtx, k.sendErr, k.kdcText = nil, nil, ""
 	if code == 0 {
 		if errmsg != nil {
 			C.free(unsafe.Pointer(errmsg))
@@ -128,6 +129,7 @@ func (k *Context) call(ctx context.Context, op string, fn func() (C.krb5_error_c
 	}
 	e := newError(op, code, errmsg)
 	e.Err = sendErr
+	e.KDCText = kdcText
 	if sendErr == nil && !k.cfg.UseEnvironment && (code == C.KRB5_KDC_UNREACH || code == C.KRB5_REALM_CANT_RESOLVE || code == C.KRB5_REALM_UNKNOWN) {
 		// Every configured realm's exchanges go through the send hook,
 		// which records its failures; none recorded means MIT found no
@@ -185,6 +187,11 @@ func smbkrbGoSend(handle C.uintptr_t, realm *C.char, realmLen C.int, msg *C.char
 		return C.KRB5_KDC_UNREACH
 	}
 	k.sendErr = nil
+	// MIT drops a KRB-ERROR's e-text from its messages; Entra puts the
+	// reason there (AADSTS700016 ...), so keep it for the error.
+	if text := kdcErrorText(resp); text != "" {
+		k.kdcText = text
+	}
 	// Ownership passes to MIT, which frees it with the reply.
 	p := C.malloc(C.size_t(len(resp)))
 	if p == nil {

@@ -6,9 +6,11 @@ package krb5
 import "C"
 
 import (
+	"encoding/asn1"
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is a failure reported by MIT krb5 or GSS-API.
@@ -28,6 +30,10 @@ type Error struct {
 	Major uint32
 	// Message is MIT's own text for the failure.
 	Message string
+	// KDCText is the e-text of the KRB-ERROR the KDC answered with, if it
+	// sent one with text (Entra explains its refusals there: "AADSTS700016:
+	// Application with identifier 'cifs/...' was not found ...").
+	KDCText string
 	// Err is the transport error behind the failure, if any.
 	Err error
 }
@@ -62,11 +68,65 @@ func (e *Error) Error() string {
 	} else {
 		b.WriteString(msg)
 	}
+	if e.KDCText != "" {
+		b.WriteString("; the KDC says: ")
+		b.WriteString(e.KDCText)
+	}
 	if e.Err != nil && e.Err != errRealmNotConfigured {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
 	}
 	return b.String()
+}
+
+// maxKDCText bounds the e-text kept from a KDC's error.
+const maxKDCText = 512
+
+// kdcErrorText returns the e-text of a KRB-ERROR (RFC 4120 5.9.1), cleaned
+// for an error message, or "" if msg is not a KRB-ERROR or has none.
+func kdcErrorText(msg []byte) string {
+	var app asn1.RawValue
+	if _, err := asn1.Unmarshal(msg, &app); err != nil || app.Class != asn1.ClassApplication || app.Tag != 30 {
+		return ""
+	}
+	var seq asn1.RawValue
+	if _, err := asn1.Unmarshal(app.Bytes, &seq); err != nil || seq.Tag != asn1.TagSequence {
+		return ""
+	}
+	for b := seq.Bytes; len(b) > 0; {
+		var f asn1.RawValue
+		rest, err := asn1.Unmarshal(b, &f)
+		if err != nil {
+			return ""
+		}
+		if f.Class == asn1.ClassContextSpecific && f.Tag == 11 {
+			var text asn1.RawValue
+			if _, err := asn1.Unmarshal(f.Bytes, &text); err != nil {
+				return ""
+			}
+			return cleanText(text.Bytes)
+		}
+		b = rest
+	}
+	return ""
+}
+
+// cleanText keeps printable characters of a server's text, bounded.
+func cleanText(b []byte) string {
+	var out strings.Builder
+	for _, r := range string(b) {
+		if out.Len() >= maxKDCText {
+			out.WriteString("...")
+			break
+		}
+		switch {
+		case r == '\r' || r == '\n' || r == '\t':
+			out.WriteByte(' ')
+		case r >= 0x20 && r != 0x7f && r != utf8.RuneError:
+			out.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(out.String())
 }
 
 // Unwrap returns the transport error behind e, if any.
