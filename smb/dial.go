@@ -153,7 +153,7 @@ func (d *Dialer) Dial(ctx context.Context, srv Server) (*Session, error) {
 	sc, err := d.Kerberos.NewInitiator(ctx, d.CCache, spn, nil)
 	if err != nil {
 		if errors.Is(err, krb5.ErrPrincipalUnknown) {
-			err = fmt.Errorf("%w (no account in the directory has this service principal: is %q the name the server is registered under? setspn -Q %s shows it on Windows; for an alias or private-link name set Server.SPN to the registered one)", err, srv.Name, strings.SplitN(spn, "@", 2)[0])
+			err = principalUnknownHint(err, srv, spn)
 		}
 		return fail("service ticket", fmt.Errorf("%s: %w", spn, err))
 	}
@@ -215,6 +215,20 @@ func (d *Dialer) Dial(ctx context.Context, srv Server) (*Session, error) {
 		s.info.SPN = spn
 	}
 	return s, nil
+}
+
+// principalUnknownHint says what to check when the KDC does not know the
+// service principal: Entra explains itself in the KRB-ERROR's text.
+func principalUnknownHint(err error, srv Server, spn string) error {
+	name := strings.SplitN(spn, "@", 2)[0]
+	var ke *krb5.Error
+	if errors.As(err, &ke) && strings.Contains(ke.KDCText, "AADSTS700016") {
+		if strings.HasPrefix(name, "cifs/") {
+			return fmt.Errorf("%w (Microsoft Entra has no application for %s: enable Microsoft Entra Kerberos on that storage account, or check that it belongs to this tenant; an account that uses AD DS needs its own realm mapping)", err, name)
+		}
+		return fmt.Errorf("%w (Microsoft Entra matches service principals case-sensitively: use %s)", err, "cifs/"+name[strings.IndexByte(name, '/')+1:])
+	}
+	return fmt.Errorf("%w (no account in the directory has this service principal: is %q the name the server is registered under? setspn -Q %s shows it on Windows; for an alias or private-link name set Server.SPN to the registered one)", err, srv.Name, name)
 }
 
 // setupError explains a failed session setup from what the wire showed.
