@@ -125,3 +125,22 @@ func (l *Leaf) WriteFiles(dir string) (certPath, keyPath string, err error) {
 	}
 	return certPath, keyPath, nil
 }
+
+// IssueClient makes a client-authentication certificate for pub with
+// subject common name cn, valid for life (the device certificates an
+// emulated registration service issues).
+func (ca *CA) IssueClient(pub any, cn string, life time.Duration) (*x509.Certificate, error) {
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(life),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("testca: %w", err)
+	}
+	return x509.ParseCertificate(der)
+}
