@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the static smbkrb for linux/amd64 on a Debian 12 amd64 machine,
+# into build/cross/linux-amd64/smbkrb-static: MIT krb5 compiled from
+# Debian's source without OpenSSL, keyutils or LDAP, linked with static
+# glibc into one binary that needs nothing but the kernel. (The dynamic
+# amd64 build is the plain `go build ./cmd/smbkrb`; ask for it with
+# `dynamic` to get it next to the static one.)
+# Usage: toolchains/linux-amd64/build.sh [dynamic] [static]  (default: static)
+# (what `make cross TARGET=linux-amd64` and the Dockerfile beside it run).
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+TARGET=linux-amd64
+DEB_ARCH=amd64
+TRIPLET=x86_64-linux-gnu
+GOARCH=amd64
+CC=gcc
+QEMU=
+DEFAULT_KINDS=(static)
+main_target "$@"
