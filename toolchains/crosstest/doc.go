@@ -1,0 +1,19 @@
+// Package crosstest proves the cross-built smbkrb binaries work: its
+// tests (only) run the CLI binaries that toolchains/ built, for linux/arm64
+// and linux/arm (ARMv7) under qemu-user through binfmt_misc, and the
+// static binaries (amd64, arm64) in an empty chroot where no shared
+// library exists, against the lab's real servers: a Samba AD DC, reached
+// from a network namespace whose port 88 is rejected, through smbkrb's
+// KDC proxy. Each binary logs in (kinit through the proxy), then puts and
+// gets a random multi-MiB file; the bytes must come back identical
+// (sha256).
+//
+// The tests run only when SMBKRB_CROSS_DIR names the directory the
+// toolchain scripts wrote (build/cross); `make cross-test` builds the
+// binaries and sets it. Without it the tests skip, so that a plain
+// `go test ./...` does not need cross compilers, qemu and a few minutes
+// of emulation; with it, a missing binary is a failure, never a skip.
+//
+// The package lives under toolchains/ because it tests what toolchains/
+// produces; it has no code of its own outside its tests.
+package crosstest
