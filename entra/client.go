@@ -85,11 +85,15 @@ func (c *Client) discover(ctx context.Context) (*oidcMetadata, error) {
 }
 
 // KDCProxy returns the MS-KKDCP URL of KerberosRealm for the tenant:
-// Config.KDCProxy, else the kerberos_endpoint of the tenant's OpenID
-// configuration, else <Authority>/<Tenant>/kerberos.
+// Config.KDCProxy; else, for a tenant ID, <Authority>/<Tenant>/kerberos
+// without a request; else (a tenant named by domain) the kerberos_endpoint
+// of the tenant's OpenID configuration.
 func (c *Client) KDCProxy(ctx context.Context) (string, error) {
 	if c.cfg.KDCProxy != "" {
 		return c.cfg.KDCProxy, nil
+	}
+	if guidRE.MatchString(c.cfg.Tenant) {
+		return c.cfg.authorityURL() + "/kerberos", nil
 	}
 	m, err := c.discover(ctx)
 	if err != nil {

@@ -241,13 +241,13 @@ func (c *Client) Register(ctx context.Context, accessToken string, opts *Registe
 	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
 		return nil, decodeError(op, "the device certificate is not for the device key sent", nil)
 	}
-	if !deviceIDRE.MatchString(cert.Subject.CommonName) {
+	if !guidRE.MatchString(cert.Subject.CommonName) {
 		return nil, decodeError(op, "the device certificate's subject is not a device ID", nil)
 	}
 	return &Device{ID: cert.Subject.CommonName, Tenant: c.cfg.Tenant, Certificate: cert, key: key, transportKey: tkey}, nil
 }
 
-var deviceIDRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // Unregister deletes the device from the directory, authenticated by the
 // device certificate (TLS client authentication). The local identity is

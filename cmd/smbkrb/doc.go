@@ -19,8 +19,13 @@
 //	mkdir [-p] //server/share/dir                make a directory (-p: and its parents)
 //	mv //server/share/from //server/share/to     rename or move within one share
 //	kinit [PRINCIPAL]                            log in; keep the ticket-granting ticket in the cache
-//	klist [--json]                               show the cache's principal and tickets
+//	klist [--json]                               show the cache's principal and tickets (and the Entra sign-in)
 //	kdestroy                                     destroy the cache
+//	entra register                               register this device with Microsoft Entra ID
+//	entra login [--device-code] [UPN]            sign in: a Primary Refresh Token and a cloud TGT
+//	entra status [--json]                        show the device and the sign-in
+//	entra logout                                 forget the sign-in
+//	entra unregister [--local]                   delete the device from the directory and here
 //	help [COMMAND|TOPIC]                         this manual, a command's flags, or one topic
 //	version                                      print the version
 //
@@ -61,7 +66,7 @@
 //	--realm REALM         default realm, for principal names without one
 //	--kdc REALM=KDC       a KDC of REALM: host, host:port or https://proxy/KdcProxy
 //	                      (MS-KKDCP, https only); repeatable, tried in order
-//	--ca FILE             PEM roots trusted for KDC proxies (default: system roots)
+//	--ca FILE             PEM roots trusted for KDC proxies and Entra (default: system roots)
 //	--map HOST=REALM      server HOST, or every host under .SUFFIX, is in REALM; repeatable
 //	--addr NAME=ADDRESS   connect to ADDRESS for server NAME; repeatable
 //	--spn SPN             service principal to use instead of cifs/SERVER
@@ -89,6 +94,19 @@
 //	-q, --quiet           no progress bar
 //	--in-place            put only: write straight into the target
 //
+// Microsoft Entra (see 'smbkrb help entra-kerberos'):
+//
+//	--entra-tenant TENANT  the tenant ID: servers under .file.core.windows.net use Entra Kerberos
+//	--entra-domain DOMAIN  the domain devices register in (default: the tenant, if a domain)
+//	--entra-dir DIR        the device identity and sign-in (default /var/lib/smbkrb/device for
+//	                       root, else $XDG_STATE_HOME/smbkrb/device or ~/.local/state/smbkrb/device)
+//	--entra-authority URL, --entra-drs URL, --entra-kdc URL
+//	                       other endpoints than Microsoft's public cloud (sovereign clouds, tests)
+//	--device-code          entra login: sign in in a browser elsewhere (with MFA if asked)
+//	--token-file FILE      entra register: a device registration token instead of a device code
+//	--name NAME            entra register: the device's name in the directory
+//	--local                entra unregister: forget the device here only
+//
 // Without --realm, a single realm given with --kdc is the default realm.
 // Without a --map entry for a server, the service ticket is found by
 // following the KDC's referrals from the user's realm, which Active
@@ -107,7 +125,8 @@
 //
 // The settings are realm, kdc, ca, map, addr, spn, encrypt, parallel,
 // chunk, timeout, clock-skew, use-krb5-conf, cache, user, keytab,
-// password-file, enterprise, verbose and quiet. A command ignores the
+// password-file, enterprise, verbose, quiet, entra-tenant, entra-domain,
+// entra-authority, entra-drs, entra-kdc and entra-dir. A command ignores the
 // settings it has no flag for; an unknown name is an error.
 //
 // Flags win: a flag replaces the file's value of the same setting, and a
@@ -149,6 +168,39 @@
 // $KRB5_CONFIG) unless --use-krb5-conf asks for it. Only AES-256
 // encryption types are used.
 //
+// # Microsoft Entra
+//
+// Azure Files accounts that use Microsoft Entra Kerberos (cloud identities,
+// no domain controller) are reached with an Entra sign-in of this device;
+// everything goes over HTTPS, port 88 is never used. Once:
+//
+//	smbkrb entra register --entra-tenant TENANT-ID --entra-domain contoso.com
+//	smbkrb entra login alice@contoso.com
+//
+// register shows an address and a code: sign in there, on any device, as a
+// user who may register devices. It makes the device key and the
+// transport key here and keeps them, with the certificate the directory
+// issues, in --entra-dir (files of mode 0600). login asks for the
+// password (or reads --password-stdin or --password-file); with
+// --device-code it shows an address and a code instead, which also works
+// when the tenant requires multi-factor authentication. It saves the
+// sign-in (the Primary Refresh Token and its session key) next to the
+// device identity and puts the cloud TGT for KERBEROS.MICROSOFTONLINE.COM
+// into the Entra cache (FILE:DIR/krb5cc, or --cache).
+//
+// After that, with entra-tenant in the configuration file, the file
+// commands on //ACCOUNT.file.core.windows.net/SHARE/... use that sign-in:
+// the service ticket for cifs/ACCOUNT.file.core.windows.net comes from the
+// tenant's KDC proxy, and when the cloud TGT nears its end (Entra does not
+// renew TGTs) the sign-in is refreshed and saved again, so later runs need
+// no password. A storage account that uses AD DS instead keeps its realm
+// with a map line for it (map adacct.file.core.windows.net=CORP.EXAMPLE.COM),
+// which wins over the .file.core.windows.net default. klist shows the
+// sign-in and the Entra cache; entra status shows the device and the
+// sign-in; entra logout forgets the sign-in; entra unregister deletes the
+// device from the directory (authenticated by its certificate) and removes
+// everything here.
+//
 // # Output
 //
 // ls prints names, directories with a trailing "/"; ls -l adds mode, size
@@ -159,7 +211,11 @@
 // "client", "start", "end", "renew_till", "key_enctype", "ticket_enctype",
 // "flags", "expired"}]}, times in RFC 3339, renew_till null when the
 // ticket is not renewable, flags in klist's letters (F forwardable, R
-// renewable, I initial, A pre-authenticated, ...).
+// renewable, I initial, A pre-authenticated, ...); with an Entra tenant
+// configured it adds "entra": {"dir", "tenant", "device_id", "signed_in",
+// "user", "prt_expires", "client", "tgt_start", "tgt_end", "tgt_expired",
+// "cache", "tickets"}. entra status --json prints the same object without
+// cache and tickets.
 //
 // Errors go to standard error as "smbkrb: WHAT FAILED: CAUSE", often
 // followed by a line "try: WHAT TO DO".
@@ -171,12 +227,13 @@
 //	2    usage error: unknown command or flag, wrong arguments, bad setting
 //	3    authentication or Kerberos failure: wrong password, unknown principal,
 //	     clock skew, no or expired tickets, unknown service principal (SPN),
-//	     ticket rejected by the server
+//	     ticket rejected by the server; for Entra also MFA required, user not
+//	     assigned, device disabled or deleted, not registered, not signed in
 //	4    not found: file, directory or share
 //	5    permission denied, or the share is read-only
 //	6    security policy refused: the server will not sign or encrypt as required
-//	7    network: KDC or server unreachable (or a KDC proxy's certificate not
-//	     trusted), connection lost, timeout
+//	7    network: KDC, server or Entra unreachable (or a KDC proxy's or Entra's
+//	     certificate not trusted), connection lost, timeout
 //	130  interrupted (Ctrl-C or SIGTERM)
 //
 // # Examples
@@ -206,6 +263,12 @@
 //
 //	smbkrb get -u alice@CORP.EXAMPLE.COM --password-file ~/.smbkrb-pw \
 //	    --addr fs1.corp.example.com=10.1.2.3 //fs1.corp.example.com/data/a.bin - | sha256sum
+//
+// Azure Files with Microsoft Entra Kerberos, after entra register and entra
+// login (the configuration file has entra-tenant):
+//
+//	smbkrb put report.pdf //acct.file.core.windows.net/share/reports/
+//	smbkrb klist
 //
 // Azure Files joined to on-premises AD DS, the KDC reached only through an
 // HTTPS KDC proxy:

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
 )
@@ -33,6 +34,11 @@ var authErrors = []error{
 	krb5.ErrTicketExpired, krb5.ErrNoCredentials, krb5.ErrPasswordExpired,
 	krb5.ErrClientRevoked, krb5.ErrEnctype, krb5.ErrWrongRealm,
 	smb.ErrLogonFailure, smb.ErrSessionExpired,
+	entra.ErrWrongPassword, entra.ErrUnknownUser, entra.ErrMFARequired,
+	entra.ErrAssignmentRequired, entra.ErrNonce, entra.ErrDeviceDisabled,
+	entra.ErrDeviceNotFound, entra.ErrSignInExpired, entra.ErrNoTGT,
+	entra.ErrClockSkew, entra.ErrDeclined, entra.ErrUnauthorized,
+	entra.ErrNotRegistered, entra.ErrNoSession,
 }
 
 // exitCode classifies err for scripts.
@@ -52,6 +58,8 @@ func exitCode(err error) int {
 		return exitNetwork
 	case errors.Is(err, krb5.ErrNoKDC):
 		return exitAuth // no KDC known for the realm: a Kerberos setting
+	case isTLSTrust(err):
+		return exitNetwork
 	}
 	for _, e := range authErrors {
 		if errors.Is(err, e) {
@@ -120,6 +128,14 @@ func hint(err error, h hintInfo) string {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return ""
+	case errors.Is(err, entra.ErrNotRegistered):
+		return "register this device first: smbkrb entra register"
+	case errors.Is(err, entra.ErrNoSession):
+		return "sign in first: smbkrb entra login USER@DOMAIN (or --device-code)"
+	case errors.Is(err, entra.ErrMFARequired) && h.cmd == "entra":
+		return "smbkrb entra login --device-code signs in through a browser, where MFA works"
+	case isTLSTrust(err) && !errors.Is(err, krb5.ErrNoKDC):
+		return "the server's certificate is not trusted: give its CA's certificate with --ca FILE (PEM)"
 	case errors.Is(err, smb.ErrPolicy):
 		if h.encrypt {
 			return "encryption is a server-side setting of the share: have it required there, or leave out --encrypt if signing is enough"

@@ -43,6 +43,18 @@ type options struct {
 	verbose bool
 	quiet   bool
 
+	// Microsoft Entra.
+	entraTenant    string
+	entraDomain    string
+	entraAuthority string
+	entraDRS       string
+	entraKDC       string
+	entraDirFlag   string
+	deviceCode     bool
+	tokenFile      string
+	deviceName     string
+	localOnly      bool
+
 	// Command-specific.
 	long     bool
 	json     bool
@@ -62,6 +74,7 @@ const (
 	groupServer                // addr, spn, encrypt
 	groupTransfer              // parallel, chunk, quiet
 	groupCacheOnly             // config, cache (klist, kdestroy)
+	groupEntra                 // entra-tenant, entra-authority, entra-dir, ...
 )
 
 // shortNames maps a long flag to its one-letter alias.
@@ -79,6 +92,8 @@ var configurable = map[string]bool{
 	"encrypt": true, "parallel": true, "chunk": true, "timeout": true, "clock-skew": true,
 	"use-krb5-conf": true, "cache": true, "user": true, "keytab": true,
 	"password-file": true, "enterprise": true, "verbose": true, "quiet": true,
+	"entra-tenant": true, "entra-domain": true, "entra-authority": true, "entra-drs": true,
+	"entra-kdc": true, "entra-dir": true,
 }
 
 // register adds the flags of groups, and the common ones, to fs.
@@ -104,7 +119,7 @@ func (o *options) register(fs *flag.FlagSet, groups int) {
 		str(&o.realm, "realm", "REALM", "the default realm, for principal names without one")
 		o.kdcs = kvList{name: "kdc", check: checkKDC}
 		fs.Var(&o.kdcs, "kdc", "`REALM=KDC`: a KDC of REALM, host:port or https://proxy/KdcProxy (repeatable)")
-		str(&o.ca, "ca", "FILE", "PEM file of the roots trusted for https KDC proxies (default: the system roots)")
+		str(&o.ca, "ca", "FILE", "PEM file of the roots trusted for https KDC proxies and Microsoft Entra (default: the system roots)")
 		o.maps = kvList{name: "map", check: checkMap}
 		fs.Var(&o.maps, "map", "`HOST=REALM`: server host HOST, or every host under .SUFFIX, is in REALM (repeatable)")
 		fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "`DURATION`: bound for login, connect and each metadata operation")
@@ -123,6 +138,14 @@ func (o *options) register(fs *flag.FlagSet, groups int) {
 		fs.Var(&o.addrs, "addr", "`NAME=ADDRESS`: connect to ADDRESS (host or host:port) for server NAME (repeatable)")
 		str(&o.spn, "spn", "SPN", "the service principal to ask a ticket for (default cifs/SERVER)")
 		fs.BoolVar(&o.encrypt, "encrypt", false, "require SMB encryption: refuse a share the server does not encrypt")
+	}
+	if groups&groupEntra != 0 {
+		fs.StringVar(&o.entraTenant, "entra-tenant", "", "`TENANT`: the Microsoft Entra tenant ID (or a verified domain): Azure Files accounts under .file.core.windows.net use Entra Kerberos")
+		fs.StringVar(&o.entraDomain, "entra-domain", "", "`DOMAIN`: the domain whose device registration service registers this device (default: the tenant, when it is a domain)")
+		fs.StringVar(&o.entraAuthority, "entra-authority", "", "`URL`: the Entra login service (default https://login.microsoftonline.com)")
+		fs.StringVar(&o.entraDRS, "entra-drs", "", "`URL`: the device registration service (default https://enterpriseregistration.windows.net)")
+		fs.StringVar(&o.entraKDC, "entra-kdc", "", "`URL`: the Entra KDC proxy (default AUTHORITY/TENANT/kerberos)")
+		fs.StringVar(&o.entraDirFlag, "entra-dir", "", "`DIR`: where the device identity and the sign-in are kept (default /var/lib/smbkrb/device for root, else ~/.local/state/smbkrb/device)")
 	}
 	if groups&groupTransfer != 0 {
 		fs.IntVar(&o.parallel, "parallel", 0, "`N`: requests in flight per transfer (default 4)")

@@ -27,6 +27,7 @@ var topics = []struct{ name, heading string }{
 	{"flags", "Flags"},
 	{"config", "Configuration file"},
 	{"credentials", "Credentials and caches"},
+	{"entra-kerberos", "Microsoft Entra"},
 	{"output", "Output"},
 	{"exit-codes", "Exit codes"},
 	{"examples", "Examples"},

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
@@ -102,9 +103,18 @@ type ticketJSON struct {
 }
 
 type klistJSON struct {
-	Cache     string       `json:"cache"`
-	Principal string       `json:"principal"`
+	Cache     string       `json:"cache,omitempty"`
+	Principal string       `json:"principal,omitempty"`
 	Tickets   []ticketJSON `json:"tickets"`
+	// Entra is the saved Microsoft Entra sign-in and its cache, when an
+	// Entra tenant is configured and there is one.
+	Entra *klistEntraJSON `json:"entra,omitempty"`
+}
+
+type klistEntraJSON struct {
+	entraStatusJSON
+	Cache   string       `json:"cache"`
+	Tickets []ticketJSON `json:"tickets"`
 }
 
 func enctypeName(e krb5.Enctype) string {
@@ -121,51 +131,44 @@ func startTime(t krb5.CredentialInfo) time.Time {
 	return t.StartTime
 }
 
-func cmdKlist(ctx context.Context, a *app, o *options, args []string) error {
-	k, err := a.kerberos("klist", o)
-	if err != nil {
-		return err
-	}
-	defer k.Close()
-	name := a.cacheName(o)
-	a.what = "klist " + name
+// readCache opens a cache and lists it.
+func readCache(k *krb5.Context, name string) (full, principal string, tickets []krb5.CredentialInfo, err error) {
 	cc, err := k.OpenCCache(name)
 	if err != nil {
-		return err
+		return "", "", nil, err
 	}
 	defer cc.Close()
-	a.hints.cache = cc.Name()
-	principal, err := cc.Principal()
-	if err != nil {
-		return err
+	full = cc.Name()
+	if principal, err = cc.Principal(); err != nil {
+		return full, "", nil, err
 	}
-	tickets, err := cc.Credentials()
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	if o.json {
-		out := klistJSON{Cache: cc.Name(), Principal: principal, Tickets: []ticketJSON{}}
-		for _, t := range tickets {
-			j := ticketJSON{
-				Server:        t.Server,
-				Client:        t.Client,
-				Start:         startTime(t).UTC().Format(time.RFC3339),
-				End:           t.EndTime.UTC().Format(time.RFC3339),
-				KeyEnctype:    enctypeName(t.KeyEnctype),
-				TicketEnctype: enctypeName(t.TicketEnctype),
-				Flags:         t.Flags.String(),
-				Expired:       t.Expired(now),
-			}
-			if !t.RenewTill.IsZero() {
-				s := t.RenewTill.UTC().Format(time.RFC3339)
-				j.RenewTill = &s
-			}
-			out.Tickets = append(out.Tickets, j)
+	tickets, err = cc.Credentials()
+	return full, principal, tickets, err
+}
+
+func ticketsJSON(tickets []krb5.CredentialInfo, now time.Time) []ticketJSON {
+	out := []ticketJSON{}
+	for _, t := range tickets {
+		j := ticketJSON{
+			Server:        t.Server,
+			Client:        t.Client,
+			Start:         startTime(t).UTC().Format(time.RFC3339),
+			End:           t.EndTime.UTC().Format(time.RFC3339),
+			KeyEnctype:    enctypeName(t.KeyEnctype),
+			TicketEnctype: enctypeName(t.TicketEnctype),
+			Flags:         t.Flags.String(),
+			Expired:       t.Expired(now),
 		}
-		return a.printJSON(out)
+		if !t.RenewTill.IsZero() {
+			s := t.RenewTill.UTC().Format(time.RFC3339)
+			j.RenewTill = &s
+		}
+		out = append(out, j)
 	}
-	fmt.Fprintf(a.stdout, "Ticket cache: %s\nDefault principal: %s\n\n", cc.Name(), principal)
+	return out
+}
+
+func (a *app) printTickets(tickets []krb5.CredentialInfo, now time.Time) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Valid starting\tExpires\tRenew until\tFlags\tSession key / ticket enctype\tService principal")
 	const layout = "2006-01-02 15:04:05"
@@ -185,6 +188,109 @@ func cmdKlist(ctx context.Context, a *app, o *options, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", startTime(t).Local().Format(layout), end, renew, t.Flags, et, t.Server)
 	}
 	return tw.Flush()
+}
+
+// klistEntra is the Entra part of klist: the saved sign-in and its
+// cache; nil when there is no Entra tenant configured or no device.
+func (a *app) klistEntra(k *krb5.Context, o *options, now time.Time) (*klistEntraJSON, error) {
+	if o.cache != "" || !o.entraConfigured() {
+		return nil, nil
+	}
+	dir, err := o.entraDir()
+	if err != nil {
+		return nil, nil
+	}
+	d, err := entra.LoadDevice(dir)
+	if err != nil {
+		return nil, nil
+	}
+	out := &klistEntraJSON{entraStatusJSON: entraStatusJSON{Dir: dir, Tenant: d.Tenant, DeviceID: d.ID}, Tickets: []ticketJSON{}}
+	if s, err := entra.LoadSession(dir, d); err == nil {
+		in := s.Info()
+		s.Close()
+		out.SignedIn, out.User = true, in.User
+		out.PRTExpires = in.PRTExpires.UTC().Format(time.RFC3339)
+		if in.Client != "" {
+			out.Client = in.Client
+			out.TGTStart = in.TGTStart.UTC().Format(time.RFC3339)
+			out.TGTEnd = in.TGTEnd.UTC().Format(time.RFC3339)
+			out.TGTExpired = !now.Before(in.TGTEnd)
+		}
+	}
+	name, err := o.entraCacheName()
+	if err != nil {
+		return out, nil
+	}
+	full, _, tickets, err := readCache(k, name)
+	out.Cache = full
+	if err == nil {
+		out.Tickets = ticketsJSON(tickets, now)
+	}
+	return out, nil
+}
+
+func cmdKlist(ctx context.Context, a *app, o *options, args []string) error {
+	k, err := a.kerberos("klist", o)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	name := a.cacheName(o)
+	a.what = "klist " + name
+	now := time.Now()
+	full, principal, tickets, cacheErr := readCache(k, name)
+	if full != "" {
+		a.hints.cache = full
+	}
+	ent, err := a.klistEntra(k, o, now)
+	if err != nil {
+		return err
+	}
+	if cacheErr != nil && ent == nil {
+		return cacheErr
+	}
+	if o.json {
+		out := klistJSON{Tickets: []ticketJSON{}, Entra: ent}
+		if cacheErr == nil {
+			out.Cache, out.Principal, out.Tickets = full, principal, ticketsJSON(tickets, now)
+		}
+		return a.printJSON(out)
+	}
+	if cacheErr == nil {
+		fmt.Fprintf(a.stdout, "Ticket cache: %s\nDefault principal: %s\n\n", full, principal)
+		if err := a.printTickets(tickets, now); err != nil {
+			return err
+		}
+	}
+	if ent == nil {
+		return nil
+	}
+	if cacheErr == nil {
+		fmt.Fprintln(a.stdout)
+	}
+	fmt.Fprintf(a.stdout, "Microsoft Entra: device %s of tenant %s\n", ent.DeviceID, ent.Tenant)
+	if !ent.SignedIn {
+		fmt.Fprintf(a.stdout, "Not signed in (smbkrb entra login)\n")
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "Signed in as %s; PRT until %s\n", ent.User, localTime(ent.PRTExpires))
+	if ent.Client != "" {
+		note := ""
+		if ent.TGTExpired {
+			note = " (expired: the next command refreshes it)"
+		}
+		fmt.Fprintf(a.stdout, "Cloud TGT: %s, valid until %s%s\n", ent.Client, localTime(ent.TGTEnd), note)
+	}
+	fmt.Fprintf(a.stdout, "Ticket cache: %s\n\n", ent.Cache)
+	if len(ent.Tickets) == 0 {
+		fmt.Fprintf(a.stdout, "(no tickets)\n")
+		return nil
+	}
+	var infos []krb5.CredentialInfo
+	if _, _, t, err := readCache(k, ent.Cache); err == nil {
+		infos = t
+	}
+	return a.printTickets(infos, now)
 }
 
 func cmdKdestroy(ctx context.Context, a *app, o *options, args []string) error {

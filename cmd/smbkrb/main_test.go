@@ -74,8 +74,16 @@ addr %[4]s=%[2]s
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	return code
 }
+
+// cleanups are run after the tests, last first (for parts of the lab that
+// tests start on first use).
+var cleanups []func()
 
 // client is one user's environment: a home directory, a default FILE:
 // cache ($KRB5CCNAME) and an empty MIT configuration ($KRB5_CONFIG), so

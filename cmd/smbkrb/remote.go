@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
 )
@@ -149,7 +150,27 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 	if err := checkPrincipal(cmd, o.user, cfg); err != nil {
 		return nil, err
 	}
-	creds, forget, err := a.credentials(cmd, o)
+	// A server in the Entra realm (an Azure Files account under
+	// .file.core.windows.net, unless a map says otherwise) is reached
+	// with the saved Entra sign-in, in its own cache.
+	viaEntra := false
+	if o.entraConfigured() {
+		if err := a.addEntraRealm(ctx, cmd, o, cfg); err != nil {
+			return nil, err
+		}
+		viaEntra = o.user == "" && serverRealm(cfg, o, r) == entra.KerberosRealm
+	}
+	var creds smb.Credentials
+	var forget func()
+	if viaEntra {
+		var ec *entra.Credentials
+		ec, forget, err = a.entraCredentials(cmd, o)
+		if err == nil {
+			creds = ec
+		}
+	} else {
+		creds, forget, err = a.credentials(cmd, o)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +180,15 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 		return nil, err
 	}
 	c := &conn{k: k}
-	c.cc, c.release, err = a.openCache(k, o, o.user != "")
+	if viaEntra {
+		var name string
+		if name, err = o.entraCacheName(); err == nil {
+			c.cc, err = k.OpenCCache(name)
+			c.release = func() { c.cc.Close() }
+		}
+	} else {
+		c.cc, c.release, err = a.openCache(k, o, o.user != "")
+	}
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -190,8 +219,8 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 		c.Close()
 		return nil, err
 	}
-	if o.user != "" {
-		// A login wrote the TGT into the cache.
+	if o.user != "" || viaEntra {
+		// A login (or a refreshed Entra TGT) wrote into the cache.
 		if err := tightenCache(c.cc.Name()); err != nil {
 			c.Close()
 			return nil, err
@@ -232,6 +261,15 @@ func (a *app) logSession(c *conn) {
 	a.logf("server %s at %s (SPN %s): SMB %s, signing %s, cipher %s, session encrypted %v; set up in %v (tickets %v)",
 		in.Server, in.Addr, in.SPN, in.Dialect, in.Signing, cipher, in.Encrypted,
 		in.SetupTime.Round(time.Millisecond), in.TicketTime.Round(time.Millisecond))
+}
+
+// serverRealm is the realm of r's service principal: the one --spn names,
+// else the host mapping's.
+func serverRealm(cfg *krb5.Config, o *options, r remotePath) string {
+	if i := strings.LastIndexByte(o.spn, '@'); i >= 0 {
+		return o.spn[i+1:]
+	}
+	return cfg.RealmForHost(r.host)
 }
 
 // opCtx bounds one metadata operation by --timeout.
