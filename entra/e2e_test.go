@@ -86,6 +86,13 @@ func TestRegisterSignInPutGet(t *testing.T) {
 	if !strings.HasSuffix(in.Client, "@"+entra.KerberosRealm) || in.TGTEnd.Before(time.Now().Add(time.Hour)) {
 		t.Errorf("cloud TGT %s until %v", in.Client, in.TGTEnd)
 	}
+	// alice is synced from CORP.TEST: Entra sent the partial TGT of that
+	// realm too (cloud Kerberos trust), and the session keeps it.
+	if ad := s.PartialADTGT(); ad == nil || ad.Server != "krbtgt/CORP.TEST@CORP.TEST" || in.ADRealm != "CORP.TEST" {
+		t.Errorf("tgt_ad: %+v (realm %q)", ad, in.ADRealm)
+	} else {
+		ad.Zero()
+	}
 	cc := memCache(t, k)
 	if err := s.StoreTGT(cc); err != nil {
 		t.Fatal(err)
@@ -183,6 +190,9 @@ func TestResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if s.Info().ADRealm != "CORP.TEST" {
+		t.Errorf("the resumed session lost tgt_ad: %+v", s.Info())
+	}
 	cc := memCache(t, k)
 	sess, err := dialer(k, cc, c.Credentials(s, dir)).Dial(t.Context(), storage())
 	if err != nil {

@@ -161,6 +161,8 @@ func classify(op string, status int, body oauthError) *Error {
 		e.Err = ErrDeclined
 	case status == 401:
 		e.Err = ErrUnauthorized
+	default:
+		e.Err = fmt.Errorf("HTTP %d, %s", status, body.Error)
 	}
 	return e
 }

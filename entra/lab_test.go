@@ -137,8 +137,16 @@ func run(m *testing.M) int {
 			}
 		}
 		lab.users[name] = u
-		users = append(users, entratest.User{UPN: u.upn, Password: u.pw,
-			MFA: name == "bob", NotAssigned: name == "carol", NoCloudTGT: name == "dave"})
+		eu := entratest.User{UPN: u.upn, Password: u.pw,
+			MFA: name == "bob", NotAssigned: name == "carol", NoCloudTGT: name == "dave"}
+		if name == "alice" {
+			// alice is synced from CORP.TEST too: Entra sends tgt_ad.
+			if err := lab.corp.AddUser(u.sam, u.pw); err != nil {
+				return fail("CORP.TEST user alice", err)
+			}
+			eu.ADPrincipal = u.sam + "@CORP.TEST"
+		}
+		users = append(users, eu)
 	}
 	lab.corpU = labUser{sam: "erin", upn: "erin@CORP.TEST", pw: labtool.Password()}
 	if err := lab.corp.AddUser(lab.corpU.sam, lab.corpU.pw); err != nil {
@@ -149,6 +157,7 @@ func run(m *testing.M) int {
 		Domain: tenantDN, Addr: net.JoinHostPort(ns.HostAddr, "0"),
 		KDCs:  []string{net.JoinHostPort(entraAddr, "88")},
 		Users: users, SPNs: []string{"cifs/" + account},
+		ADRealm: &entratest.ADRealm{Realm: "CORP.TEST", KDCs: []string{net.JoinHostPort(corpAddr, "88")}},
 	})
 	if err != nil {
 		return fail("Entra emulator", err)

@@ -318,6 +318,13 @@ func (s *Server) prtReply(ctx context.Context, u *User, d *device, skey []byte, 
 			return map[string]any{"error": "cloud TGT: " + err.Error()}, 500
 		}
 		reply["tgt_cloud"] = tgt
+		if ad := s.opts.ADRealm; ad != nil && u.ADPrincipal != "" {
+			tgt, err := s.tgtField(ctx, u, ad.Realm, skey)
+			if err != nil {
+				return map[string]any{"error": "on-premises TGT: " + err.Error()}, 500
+			}
+			reply["tgt_ad"] = tgt
+		}
 	}
 	return reply, 0
 }
@@ -326,17 +333,22 @@ func (s *Server) prtReply(ctx context.Context, u *User, d *device, skey []byte, 
 // way Entra does, in an AS-REP whose enc-part is under a fresh clientKey
 // that travels encrypted under the PRT session key.
 func (s *Server) cloudTGT(ctx context.Context, u *User, skey []byte) (string, error) {
-	realm := entra.KerberosRealm
+	return s.tgtField(ctx, u, entra.KerberosRealm, skey)
+}
+
+// tgtField is tgt_cloud (realm entra.KerberosRealm) or tgt_ad (the
+// on-premises realm of Options.ADRealm) for u.
+func (s *Server) tgtField(ctx context.Context, u *User, realm string, skey []byte) (string, error) {
 	out := map[string]any{
 		"clientKey": "", "keyType": 0, "messageBuffer": "", "error": "",
 		"realm": realm, "sn": "krbtgt/" + realm, "cn": "", "sessionKeyType": 0, "accountType": 0,
 	}
-	if u.NoCloudTGT {
+	if u.NoCloudTGT && realm == entra.KerberosRealm {
 		out["error"] = "No cloud Kerberos ticket for this account."
 		b, err := json.Marshal(out)
 		return string(b), err
 	}
-	cred, err := s.kdcLogin(ctx, u)
+	cred, err := s.kdcLogin(ctx, u, realm)
 	if err != nil {
 		return "", err
 	}
@@ -349,7 +361,7 @@ func (s *Server) cloudTGT(ctx context.Context, u *User, skey []byte) (string, er
 	// login comes back as a plain principal on Samba, an enterprise name
 	// on Entra: both read the same in MIT's string form.
 	ctype := kerbmsg.NameTypePrincipal
-	if strings.Contains(strings.TrimSuffix(cred.Client, "@"+entra.KerberosRealm), `\@`) {
+	if strings.Contains(strings.TrimSuffix(cred.Client, "@"+realm), `\@`) {
 		ctype = kerbmsg.NameTypeEnterprise
 	}
 	cname, crealm, err := kerbmsg.ParsePrincipal(cred.Client, ctype)
@@ -419,7 +431,7 @@ func (s *Server) cloudTGT(ctx context.Context, u *User, skey []byte) (string, er
 // kdcLogin gets u's TGT from the real KDC (with u's password: the
 // emulated directory holds it, as Entra holds a synced hash) and returns
 // it with its session key.
-func (s *Server) kdcLogin(ctx context.Context, u *User) (*krb5.Credential, error) {
+func (s *Server) kdcLogin(ctx context.Context, u *User, realm string) (*krb5.Credential, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cc, err := s.kerberos.NewMemoryCCache()
@@ -429,14 +441,14 @@ func (s *Server) kdcLogin(ctx context.Context, u *User) (*krb5.Credential, error
 	defer cc.Destroy()
 	opts := &krb5.InitCredsOptions{Lifetime: s.opts.TGTLifetime}
 	name := u.Principal
-	if name == "" {
+	if realm != entra.KerberosRealm {
+		name = u.ADPrincipal
+	} else if name == "" {
 		name = u.UPN
 		opts.Enterprise, opts.Realm = true, entra.KerberosRealm
 	}
-	client, err := s.kerberos.GetInitCredsPassword(ctx, cc, name, []byte(u.Password), opts)
-	if err != nil {
+	if _, err := s.kerberos.GetInitCredsPassword(ctx, cc, name, []byte(u.Password), opts); err != nil {
 		return nil, err
 	}
-	_ = client
-	return cc.RetrieveCredential("krbtgt/" + entra.KerberosRealm + "@" + entra.KerberosRealm)
+	return cc.RetrieveCredential("krbtgt/" + realm + "@" + realm)
 }

@@ -55,8 +55,20 @@ type Options struct {
 	TGTLifetime time.Duration
 	// NonceLifetime is how long a nonce can be used; 0 means 5 minutes.
 	NonceLifetime time.Duration
+	// ADRealm, if set, is an on-premises realm (cloud Kerberos trust):
+	// for users with an ADPrincipal the PRT response carries tgt_ad too.
+	// Entra's is a partial TGT that only an on-premises DC can exchange;
+	// the emulator's is a full TGT from that realm's real KDC, wrapped
+	// the same way.
+	ADRealm *ADRealm
 	// Log receives one line per request (method, path, status) when set.
 	Log io.Writer
+}
+
+// ADRealm is an on-premises Kerberos realm and its KDCs.
+type ADRealm struct {
+	Realm string
+	KDCs  []string
 }
 
 // User is a user of the emulated directory.
@@ -77,6 +89,9 @@ type User struct {
 	// assignment and the user is not assigned: PRT requests fail with
 	// AADSTS50105.
 	NotAssigned bool
+	// ADPrincipal is the user's account in Options.ADRealm
+	// ("alice@CORP.TEST"), for tgt_ad.
+	ADPrincipal string
 	// NoCloudTGT makes the PRT response carry no cloud TGT (keyType 0),
 	// as for a user Entra Kerberos does not serve.
 	NoCloudTGT bool
@@ -173,10 +188,11 @@ func NewServer(opts Options) (*Server, error) {
 	if s.signKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		return fail(err)
 	}
-	s.kerberos, err = krb5.NewContext(&krb5.Config{
-		Realms:       []krb5.Realm{{Name: entra.KerberosRealm, KDCs: opts.KDCs}},
-		DefaultRealm: entra.KerberosRealm,
-	})
+	realms := []krb5.Realm{{Name: entra.KerberosRealm, KDCs: opts.KDCs}}
+	if opts.ADRealm != nil {
+		realms = append(realms, krb5.Realm{Name: opts.ADRealm.Realm, KDCs: opts.ADRealm.KDCs})
+	}
+	s.kerberos, err = krb5.NewContext(&krb5.Config{Realms: realms, DefaultRealm: entra.KerberosRealm})
 	if err != nil {
 		return fail(err)
 	}
