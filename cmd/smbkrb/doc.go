@@ -120,8 +120,8 @@
 // name (a long flag name without the dashes) and its value, separated by
 // spaces; a line starting with # is a comment; blank lines are ignored.
 // A boolean setting alone on its line means true. kdc, map and addr may
-// be repeated. Relative paths for ca, keytab and password-file are taken
-// from the file's directory.
+// be repeated. Relative paths for ca, keytab, password-file and entra-dir
+// are taken from the file's directory.
 //
 // The settings are realm, kdc, ca, map, addr, spn, encrypt, parallel,
 // chunk, timeout, clock-skew, use-krb5-conf, cache, user, keytab,

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smbkrb/smbkrb/entra"
+	"github.com/smbkrb/smbkrb/entra/entratest"
 	"github.com/smbkrb/smbkrb/internal/lab/kdcproxy"
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
@@ -23,6 +25,13 @@ import (
 const (
 	adAddr    = "127.0.0.10" // LAB.TEST, playing on-premises AD DS
 	aaddsAddr = "127.0.0.11" // AADDS.TEST, playing Entra Domain Services
+	entraAddr = "127.0.0.13" // KERBEROS.MICROSOFTONLINE.COM, playing Azure Files with Entra Kerberos
+)
+
+// The emulated tenant and storage account.
+const (
+	entraDomain  = "contoso.onmicrosoft.com"
+	entraAccount = "acct.file.core.windows.net"
 )
 
 // user is a domain user of the lab.
@@ -31,6 +40,9 @@ type user struct {
 }
 
 func (u user) principal() string { return u.name + "@" + u.realm }
+
+// upn is the user's name in the emulated Entra tenant.
+func (u user) upn() string { return u.name + "@" + entraDomain }
 
 // lab is everything the demo starts, and how to stop it.
 type lab struct {
@@ -43,6 +55,14 @@ type lab struct {
 	proxy *kdcproxy.Proxy
 	alice user // of LAB.TEST
 	bob   user // of AADDS.TEST
+
+	// The Entra act: its own client namespace (only one DC can listen on
+	// a namespace's host address), the storage account's DC, the
+	// emulator, and the Entra user.
+	ns2   *netns.NS
+	entra *samba.DC
+	emu   *entratest.Server
+	carol user // carol@contoso.onmicrosoft.com; name is the DC's account
 
 	mu   sync.Mutex
 	undo []undoStep
@@ -247,8 +267,21 @@ func (l *lab) start(ctx context.Context) error {
 		dc, took, err := l.startDC("aadds", samba.Options{Realm: "AADDS.TEST", Domain: "AADDS", HostName: "dc1", Addr: aaddsAddr})
 		aaddsDone <- started{dc, took, err}
 	}()
+	ns2, err := netns.New(netns.Options{BlockPorts: []int{88}})
+	if err != nil {
+		return fail("lab: network namespace for the Entra act", "%v", err)
+	}
+	l.ns2 = ns2
+	l.onTeardown("deleted the network namespace "+ns2.Name+" and its nftables rules", ns2.Close)
+	entraDone := make(chan started, 1)
+	go func() {
+		dc, took, err := l.startDC("entra", samba.Options{Realm: entra.KerberosRealm, Domain: "ENTRA", HostName: "acct",
+			Addr: entraAddr, ExtraAddrs: []string{ns2.HostAddr}, ExtraSPNs: []string{"cifs/" + entraAccount}})
+		entraDone <- started{dc, took, err}
+	}()
 	ad, adTook, adErr := l.startDC("ad", samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: adAddr, ExtraAddrs: []string{ns.HostAddr}})
 	aadds := <-aaddsDone
+	ent := <-entraDone
 	b := <-buildDone
 
 	fmt.Printf("$ go build -o %s ./cmd/smbkrb\n", l.bin)
@@ -262,7 +295,10 @@ func (l *lab) start(ctx context.Context) error {
 	if aadds.err != nil {
 		return fail("lab: Samba AD DC of AADDS.TEST", "%v", aadds.err)
 	}
-	l.ad, l.aadds = ad, aadds.dc
+	if ent.err != nil {
+		return fail("lab: Samba AD DC of "+entra.KerberosRealm, "%v", ent.err)
+	}
+	l.ad, l.aadds, l.entra = ad, aadds.dc, ent.dc
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -274,6 +310,32 @@ func (l *lab) start(ctx context.Context) error {
 	l.bob = user{name: "bob", realm: l.aadds.Realm, password: labtool.Password()}
 	if err := l.aadds.AddUser(l.bob.name, l.bob.password); err != nil {
 		return fail("lab: user bob@AADDS.TEST", "%v", err)
+	}
+	l.carol = user{name: "carol", realm: entra.KerberosRealm, password: labtool.Password()}
+	if err := l.entra.AddUser(l.carol.name, l.carol.password); err == nil {
+		err = l.entra.SetUPN(l.carol.name, l.carol.upn())
+	}
+	if err != nil {
+		return fail("lab: user "+l.carol.upn(), "%v", err)
+	}
+	if err := welcome(l.entra, "Azure Files with Microsoft Entra Kerberos"); err != nil {
+		return fail("lab: share files", "%v", err)
+	}
+	emu, err := entratest.NewServer(entratest.Options{
+		Domain: entraDomain, Addr: net.JoinHostPort(ns2.HostAddr, "0"),
+		KDCs:  []string{net.JoinHostPort(entraAddr, "88")},
+		Users: []entratest.User{{UPN: l.carol.upn(), Password: l.carol.password}},
+		SPNs:  []string{"cifs/" + entraAccount},
+	})
+	if err != nil {
+		return fail("lab: Entra emulator", "%v", err)
+	}
+	l.emu = emu
+	l.onTeardown("stopped the Entra emulator at "+emu.URL, emu.Close)
+	if ca, err := os.ReadFile(emu.CAFile); err != nil {
+		return fail("lab: Entra emulator CA", "%v", err)
+	} else if err := os.WriteFile(filepath.Join(l.home, "entra-ca.pem"), ca, 0o644); err != nil {
+		return fail("lab: Entra emulator CA", "%v", err)
 	}
 	if err := welcome(ad, "on-premises AD DS"); err != nil {
 		return fail("lab: share files", "%v", err)
@@ -309,5 +371,10 @@ func (l *lab) start(ctx context.Context) error {
 	fmt.Printf("    client %s, host side %s; nftables rejects TCP and UDP to port 88\n", ns.Addr, ns.HostAddr)
 	fmt.Printf("KDC proxy (MS-KKDCP over TLS, smbkrb's kkdcp.Handler) at %s\n", proxy.URL)
 	fmt.Printf("    forwards %s to %s:88; certificate from a throwaway CA\n", ad.Realm, ad.Addr)
+	fmt.Printf("Samba AD DC provisioned as realm %s, playing the storage account %s (started in %v)\n", l.entra.Realm, entraAccount, ent.took.Round(100*time.Millisecond))
+	fmt.Printf("    SMB3 :445 on %s and on %s for a second client namespace %s (port 88 rejected there too)\n", l.entra.Addr, ns2.HostAddr, ns2.Name)
+	fmt.Printf("Entra emulator (smbkrb's entra/entratest) at %s, tenant %s (%s)\n", emu.URL, emu.Tenant, entraDomain)
+	fmt.Printf("    OpenID, device code, device registration, PRT with cloud TGT, KDC proxy to %s:88\n", entraAddr)
+	fmt.Printf("    user %s, random password\n", l.carol.upn())
 	return nil
 }

@@ -13,6 +13,10 @@
 //   - Act 3: a second DC playing an Entra Domain Services managed domain
 //     (realm AADDS.TEST), and both realms side by side from one
 //     configuration.
+//   - Act 4: Azure Files with Microsoft Entra Kerberos, through smbkrb's
+//     Entra emulator: register the device (device-code sign-in), sign in
+//     for a cloud TGT, and move a file to the emulated storage account,
+//     all over HTTPS from a namespace whose port 88 is rejected.
 //
 // The CLI runs with -v, so the transcript shows the principal, the tickets,
 // the SMB dialect, signing and encryption, bytes and sha256. A summary table
@@ -29,10 +33,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/smbkrb/smbkrb/entra"
 )
 
 func main() {
@@ -101,8 +108,8 @@ func (d *demo) play(ctx context.Context) error {
 		return err
 	}
 	d.sh = newShell(d.lab.bin, d.lab.home)
-	d.sh.secrets = []string{d.lab.alice.password, d.lab.bob.password}
-	for _, act := range []func(context.Context) error{d.setup, d.act1, d.act2, d.act3} {
+	d.sh.secrets = []string{d.lab.alice.password, d.lab.bob.password, d.lab.carol.password}
+	for _, act := range []func(context.Context) error{d.setup, d.act1, d.act2, d.act3, d.act4} {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -379,6 +386,92 @@ func (d *demo) act3(ctx context.Context) error {
 		return err
 	}
 	proved("Act 3: %s of the Entra Domain Services realm moved 5 MiB byte-exact over SMB %s, encrypted with %s;\n   one configuration file and two caches serve both realms side by side.", u.principal(), enc.dialect, enc.cipher)
+	return nil
+}
+
+// entraConfig is the configuration of the Entra act: the tenant, the
+// emulator's endpoints (the real service needs only entra-tenant and
+// entra-domain), and where the storage account is.
+const entraConfig = `# smbkrb settings for Azure Files with Microsoft Entra Kerberos
+entra-tenant %[1]s
+entra-domain %[2]s
+# the emulator's endpoints and CA; for Microsoft's cloud leave these out
+entra-authority %[3]s
+entra-drs %[3]s/drs
+ca entra-ca.pem
+# the device identity and the sign-in (files of mode 0600)
+entra-dir .local/state/smbkrb/device
+# the storage account, as this network reaches it
+addr %[4]s=%[5]s
+`
+
+var userCodeRE = regexp.MustCompile(`enter the code ([A-Z0-9]+)`)
+
+func (d *demo) act4(ctx context.Context) error {
+	const act = "act 4"
+	u := d.lab.carol
+	ns, emu := d.lab.ns2, d.lab.emu
+	heading("Act 4: Azure Files with Microsoft Entra Kerberos: a cloud TGT over HTTPS, no domain controller in reach")
+	note("a new client namespace %s (%s): port 88 rejected, only HTTPS out; the storage account %s at %s", ns.Name, ns.Addr, entraAccount, ns.HostAddr)
+	conf := fmt.Sprintf(entraConfig, emu.Tenant, entraDomain, emu.URL, entraAccount, ns.HostAddr)
+	confPath := filepath.Join(d.lab.home, "entra.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return fail(act+": write entra.conf", "%v", err)
+	}
+	fmt.Println("$ cat ~/entra.conf")
+	printFile(conf)
+	cfg := []string{"--config", confPath}
+
+	note("register the device once: a device-code sign-in authorizes it; the device key and the transport key are made here")
+	var approveErr error
+	approve := func(line string) {
+		if m := userCodeRE.FindStringSubmatch(line); m != nil {
+			note("(the user opens that page on a phone, enters %s and signs in as %s)", m[1], u.upn())
+			approveErr = emu.ApproveDeviceCode(m[1], u.upn())
+		}
+	}
+	before := emu.Requests("")
+	if _, err := d.sh.run(ctx, cmd{step: act + ": entra register", ns: ns, onLine: approve,
+		args: append([]string{"entra", "register", "--name", "demo-board"}, cfg...), want: []string{"registered device"}}); err != nil {
+		return err
+	}
+	if approveErr != nil {
+		return fail(act+": device code", "%v", approveErr)
+	}
+	registerTrips := emu.Requests("") - before
+	note("sign in as %s: a nonce, then a PRT request signed by the device key with tgt=true; the reply carries the cloud TGT", u.upn())
+	before = emu.Requests("")
+	if _, err := d.sh.run(ctx, cmd{step: act + ": entra login", ns: ns, password: u.password,
+		args: append([]string{"entra", "login", "-v", "--password-stdin", u.upn()}, cfg...),
+		want: []string{"signed in as " + u.upn(), "cloud TGT for "}}); err != nil {
+		return err
+	}
+	loginTrips := emu.Requests("") - before
+	if _, err := d.sh.run(ctx, cmd{step: act + ": klist", ns: ns, args: append([]string{"klist"}, cfg...),
+		want: []string{"Signed in as " + u.upn(), "Cloud TGT: ", "krbtgt/" + entra.KerberosRealm}}); err != nil {
+		return err
+	}
+	if err := d.makeFile("cloud.bin", 3<<20+4242); err != nil {
+		return fail(act+": make a file", "%v", err)
+	}
+	note("a random file of 3 MiB and a bit to the storage account's encrypted share; the service ticket comes through the Entra KDC proxy")
+	before = emu.Requests("")
+	kdcBefore := emu.Requests("kdcproxy")
+	enc, err := d.roundTrip(ctx, act, user{name: "carol", realm: entra.KerberosRealm}, "cloud.bin", "//"+entraAccount+"/encrypted/cloud.bin", "cloud.back.bin",
+		cmd{ns: ns, args: cfg, want: []string{shareWant("encrypted", true), "SPN cifs/" + entraAccount + "@" + entra.KerberosRealm}})
+	if err != nil {
+		return err
+	}
+	fileTrips := emu.Requests("") - before
+	if emu.Requests("kdcproxy") <= kdcBefore {
+		return fail(act+": put", "the Entra KDC proxy received no TGS request")
+	}
+	if _, err := d.sh.run(ctx, cmd{step: act + ": entra status", ns: ns, args: append([]string{"entra", "status"}, cfg...),
+		want: []string{"Signed in:", "Cloud TGT:"}}); err != nil {
+		return err
+	}
+	proved("Act 4: %s got a cloud TGT for %s over HTTPS (register %d requests, sign-in %d, put+get %d: the TGS through the KDC proxy),\n   and moved 3 MiB byte-exact to %s over SMB %s, encrypted with %s; port 88 was never reachable.",
+		u.upn(), entra.KerberosRealm, registerTrips, loginTrips, fileTrips, entraAccount, enc.dialect, enc.cipher)
 	return nil
 }
 

@@ -57,6 +57,9 @@ type cmd struct {
 	code int
 	// want are phrases the output must contain.
 	want []string
+	// onLine, if set, sees every output line as it comes (the demo plays
+	// the user of a device-code sign-in with it).
+	onLine func(line string)
 }
 
 // result is what a command gave.
@@ -146,6 +149,9 @@ func (s *shell) run(ctx context.Context, c cmd) (result, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		out.WriteString(line + "\n")
+		if c.onLine != nil {
+			c.onLine(line)
+		}
 		for _, secret := range s.secrets {
 			line = strings.ReplaceAll(line, secret, "********")
 		}
