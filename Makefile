@@ -21,16 +21,31 @@ vet:
 demo: deps
 	$(GO) run ./internal/demo
 
+# The fuzz targets, as package:Target: every decoder of what the network
+# sends (MS-KKDCP, Entra's JSON, JWEs and JWSs, the AS-REP wrapping).
+FUZZ_TARGETS := ./kkdcp/:FuzzUnmarshal \
+	./entra/:FuzzDecodeTGT ./entra/:FuzzTokenReply \
+	./entra/internal/kerbmsg/:FuzzParseASRep ./entra/internal/kerbmsg/:FuzzParseEncASRepPart \
+	./entra/internal/kerbmsg/:FuzzParsePrincipal \
+	./entra/internal/msjose/:FuzzDecryptJWE ./entra/internal/msjose/:FuzzDecryptSessionKeyJWE \
+	./entra/internal/msjose/:FuzzVerifyHS256 ./entra/internal/msjose/:FuzzVerifyRS256 \
+	./entra/internal/msjose/:FuzzParseRSAPublicBlob
+FUZZTIME ?= 10s
+
 # Every test against real servers, with the race detector; then a short
-# fuzz run of the MS-KKDCP decoder and one pass of each benchmark (so they
-# keep working).
+# run of each fuzz target and one pass of each benchmark (so they keep
+# working).
 test: deps vet
 	$(GO) test -race -count=1 -timeout 20m ./...
-	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime 20s ./kkdcp/
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
+# make fuzz FUZZTIME=5m for a longer run.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzUnmarshal -fuzztime 5m ./kkdcp/
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg > .fuzz.log 2>&1 || { cat .fuzz.log; rm -f .fuzz.log; exit 1; }; \
+	done; rm -f .fuzz.log
 
 # The figures quoted in README.md.
 bench: deps

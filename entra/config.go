@@ -83,6 +83,12 @@ type Config struct {
 	// service ticket taken late in the TGT's life would end with it).
 	RefreshBefore time.Duration
 
+	// RefreshKDF is the key derivation of PRT refresh requests: 2 (the
+	// default, as current Windows: the key depends on the request's
+	// contents) or 1 (the key depends on a random context only, as older
+	// clients do).
+	RefreshKDF int
+
 	// UserAgent, if not "", is sent as the User-Agent header.
 	UserAgent string
 }
@@ -128,6 +134,9 @@ func (c *Config) authorityURL() string {
 func (c *Config) validate() error {
 	if c.Tenant == "" {
 		return errors.New("entra: Config.Tenant is required (the directory ID or a verified domain of the tenant)")
+	}
+	if c.RefreshKDF != 0 && c.RefreshKDF != 1 && c.RefreshKDF != 2 {
+		return fmt.Errorf("entra: Config.RefreshKDF is %d: 1 or 2", c.RefreshKDF)
 	}
 	if strings.ContainsAny(c.Tenant, "/?#@ ") {
 		return fmt.Errorf("entra: Config.Tenant %q is not a tenant ID or domain", c.Tenant)

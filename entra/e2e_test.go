@@ -446,17 +446,25 @@ var _ = entratest.ClientKeyPlain
 
 // TestClientKeyFormats takes the cloud TGT in each clientKey encoding
 // Entra has used (JWE with AES-256-GCM or AES-256-CBC, plain base64), in
-// the first response and in an encrypted refresh response, and gets a
-// service ticket with each: the key decoded is the right one.
+// the first response and in an encrypted refresh response (signed with
+// KDF version 2, and 1), and gets a service ticket with each: the key
+// decoded is the right one.
 func TestClientKeyFormats(t *testing.T) {
 	defer lab.emu.SetClientKeyFormat(entratest.ClientKeyJWEGCM)
-	c := client(t, lab.emu)
-	k := kerberos(t, lab.emu, c, nil)
 	for _, f := range []struct {
 		name   string
 		format entratest.ClientKeyFormat
-	}{{"gcm", entratest.ClientKeyJWEGCM}, {"cbc", entratest.ClientKeyJWECBC}, {"plain", entratest.ClientKeyPlain}} {
+		kdf    int
+	}{{"gcm", entratest.ClientKeyJWEGCM, 2}, {"cbc", entratest.ClientKeyJWECBC, 2}, {"plain", entratest.ClientKeyPlain, 2}, {"kdf-v1", entratest.ClientKeyJWEGCM, 1}} {
 		t.Run(f.name, func(t *testing.T) {
+			cfg := lab.emu.Config()
+			cfg.HTTPClient = nsHTTP(lab.emu)
+			cfg.RefreshKDF = f.kdf
+			c, err := entra.NewClient(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := kerberos(t, lab.emu, c, nil)
 			lab.emu.SetClientKeyFormat(f.format)
 			s := signIn(t, c, k, "alice")
 			for _, step := range []string{"sign-in", "refresh"} {

@@ -55,7 +55,7 @@ var lab struct {
 	skew  *samba.DC
 	emu   *entratest.Server
 	skewE *entratest.Server
-	users map[string]labUser // alice (plain), bob (MFA), carol (not assigned), dave (no TGT)
+	users map[string]labUser // alice (synced from CORP.TEST too), bob (MFA), carol (not assigned), dave (no TGT), frank (cloud only)
 	corpU labUser
 }
 
@@ -126,7 +126,7 @@ func run(m *testing.M) int {
 
 	lab.users = map[string]labUser{}
 	var users []entratest.User
-	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+	for _, name := range []string{"alice", "bob", "carol", "dave", "frank"} {
 		u := labUser{sam: name, upn: name + "@" + tenantDN, pw: labtool.Password()}
 		for _, dc := range []*samba.DC{lab.dc, lab.skew} {
 			if err := dc.AddUser(u.sam, u.pw); err != nil {

@@ -336,7 +336,11 @@ func (c *Client) Refresh(ctx context.Context, k *krb5.Context, s *Session) error
 		if err != nil {
 			return &Error{Op: op, Err: err}
 		}
-		jwt, err := msjose.SignHS256(payload, skey, 2, nil)
+		kdf := c.cfg.RefreshKDF
+		if kdf == 0 {
+			kdf = 2
+		}
+		jwt, err := msjose.SignHS256(payload, skey, kdf, nil)
 		clear(payload)
 		if err != nil {
 			return &Error{Op: op, Err: err}
