@@ -18,9 +18,8 @@ import (
 // others at the same time: 127.0.0.2–.33 are taken).
 const (
 	adAddr = "127.0.0.40" // LAB.TEST, playing on-premises AD DS
-	// 127.0.0.41 is kept for the Entra flow's DC (realm
-	// KERBEROS.MICROSOFTONLINE.COM, host acct, SPN
-	// cifs/acct.file.core.windows.net); .42–.49 are free.
+	// 127.0.0.41 is kept for the Entra flow's DC (see flows); .42–.49
+	// are free.
 )
 
 // flow is one end-to-end scenario that every cross-built binary must get
@@ -45,25 +44,31 @@ type flowLab interface {
 
 // flows are the scenarios, in order.
 //
-// ENTRA: the Entra Kerberos flow is added here, as one more row, when
-// entra/ and entra/entratest land (issue 6 leaves it to them):
+// ENTRA: the Entra Kerberos flow is added here, as one more row, with
+// its own file beside adds_test.go (issue 6 leaves it to the engineers of
+// entra/ and entra/entratest):
 //
 //	{name: "entra-kerberos", start: startEntra},
 //
-// where startEntra starts, under dir: a network namespace with port 88
-// rejected; a Samba AD DC with realm KERBEROS.MICROSOFTONLINE.COM
-// (Domain ENTRA, HostName acct, Addr 127.0.0.41, ExtraAddrs the
-// namespace's HostAddr, ExtraSPNs cifs/acct.file.core.windows.net) and a
-// user with an Entra UPN (samba.DC.SetUPN); and entratest.NewServer with
-// Addr the namespace's HostAddr:0, KDCs that DC's :88 and the user. Its
-// run writes the emulator's CA into the runner's home and drives the CLI's
-// Entra commands (device registration, then the password sign-in that
-// gets the cloud TGT through the emulator, then put and get of a random
-// file on //acct.file.core.windows.net/encrypted, byte-exact), checking
-// that the emulator's token endpoint and KDC proxy saw the requests.
-// toolchains/README.md lists what the CLI and the emulator must offer
-// for that. Nothing else in this package changes: every binary in
-// binaries runs every flow.
+// startEntra starts, under dir, as internal/demo's act 4 does: a network
+// namespace with port 88 rejected (its own: only one DC can listen on a
+// namespace's host address); a Samba AD DC with Realm
+// entra.KerberosRealm, Domain ENTRA, HostName acct, Addr 127.0.0.41,
+// ExtraAddrs the namespace's HostAddr, ExtraSPNs
+// cifs/acct.file.core.windows.net, and a user whose UPN is set
+// (samba.DC.SetUPN); and entratest.NewServer with Addr HostAddr:0, KDCs
+// 127.0.0.41:88, that user and SPNs cifs/acct.file.core.windows.net. Its
+// run writes the emulator's CA (Server.CAFile) and a configuration file
+// into the runner's home (entra-tenant, entra-domain, entra-authority
+// URL, entra-drs URL/drs, ca, entra-dir relative to the file, addr
+// acct.file.core.windows.net=HostAddr: paths inside the home work in the
+// chroot too), then runs smbkrb entra register --name NAME (its device
+// code approved with Server.ApproveDeviceCode as the CLI prints it, which
+// needs a runner method that reads the output line by line; or
+// --token-file), smbkrb entra login --password-stdin UPN, and put -v and
+// get -v of a random file on //acct.file.core.windows.net/encrypted,
+// byte-exact, checking Server.Requests("kdcproxy") grew. Nothing else in
+// this package changes: every binary in binaries runs every flow.
 var flows = []flow{
 	{name: "ad-ds-kdc-proxy", start: startADDS},
 }
