@@ -22,7 +22,7 @@ export PATH="/usr/local/go/bin:$PATH"
 DOCKERFILE=${1:-ci/docker/Dockerfile}
 TAG=${2:-${SMBKRB_CI_IMAGE:-localhost/smbkrb-ci:latest}}
 OUTPUT=${3:-}
-for tool in podman runc debootstrap go git; do
+for tool in podman runc debootstrap go; do
   command -v "$tool" >/dev/null || { echo "docker-image: $tool not found (bash .ci/install-deps --container installs podman, runc and debootstrap)" >&2; exit 1; }
 done
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -61,9 +61,12 @@ if [ "$DOCKERFILE" = ci/docker/Dockerfile ]; then
   mkdir -p "$ctx/.ci"
   cp .ci/install-deps "$ctx/.ci/"
   cp go.mod go.sum "$ctx/"
-else
+elif git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   git ls-files -z -c -o --exclude-standard | xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
     tar --null -T - -cf - | tar -x -C "$ctx"
+else
+  # Not a git checkout (an exported tree): everything but the caches.
+  tar --exclude=./.cache --exclude=./build --exclude=./.git -cf - . | tar -x -C "$ctx"
 fi
 args=(--isolation=chroot -f "$PWD/$DOCKERFILE" -t "$TAG"
   --build-arg BASE_IMAGE="$BASE" --build-arg GO_IMAGE="$GOIMAGE")
