@@ -117,9 +117,14 @@ func (l *adLab) run(t *testing.T, r *runner) []step {
 	steps = append(steps, step{"kinit to :88 refused", res.took})
 
 	// The login through the KDC proxy.
+	// (Its stderr is watched line by line as it comes, as the Entra flow
+	// will watch for the device code.)
 	before := l.proxy.Requests()
+	var seen []string
+	r.watch = func(line string) { seen = append(seen, line) }
 	res = r.ok(t, pw(), "kinit", "-v", "--config", cfg, "--password-stdin", l.user)
-	need(t, strings.Contains(res.stderr+res.stdout, "logged in as "+l.user), res, "kinit -v does not say it logged in as %s", l.user)
+	r.watch = nil
+	need(t, strings.Contains(strings.Join(seen, "\n"), "logged in as "+l.user), res, "kinit -v does not say it logged in as %s", l.user)
 	afterKinit := l.proxy.Requests()
 	need(t, afterKinit > before, res, "the KDC proxy received no request: the TGT did not come through it")
 	steps = append(steps, step{"kinit via proxy", res.took})

@@ -60,15 +60,16 @@ type flowLab interface {
 // 127.0.0.41:88, that user and SPNs cifs/acct.file.core.windows.net. Its
 // run writes the emulator's CA (Server.CAFile) and a configuration file
 // into the runner's home (entra-tenant, entra-domain, entra-authority
-// URL, entra-drs URL/drs, ca, entra-dir relative to the file, addr
+// Server.URL, entra-drs Server.URL+"/drs", ca, entra-dir relative to the
+// file, addr
 // acct.file.core.windows.net=HostAddr: paths inside the home work in the
 // chroot too), then runs smbkrb entra register --name NAME (its device
-// code approved with Server.ApproveDeviceCode as the CLI prints it, which
-// needs a runner method that reads the output line by line; or
-// --token-file), smbkrb entra login --password-stdin UPN, and put -v and
-// get -v of a random file on //acct.file.core.windows.net/encrypted,
-// byte-exact, checking Server.Requests("kdcproxy") grew. Nothing else in
-// this package changes: every binary in binaries runs every flow.
+// code approved with Server.ApproveDeviceCode when the CLI prints it:
+// set runner.watch around that run), smbkrb entra login --password-stdin
+// UPN, and put -v and get -v of a random file on
+// //acct.file.core.windows.net/encrypted, byte-exact, checking that
+// Server.Requests("kdcproxy") grew. Nothing else in this package
+// changes: every binary in binaries runs every flow.
 var flows = []flow{
 	{name: "ad-ds-kdc-proxy", start: startADDS},
 }

@@ -1,6 +1,7 @@
 package crosstest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -41,6 +42,12 @@ type runner struct {
 	sysroot   string
 	// secrets must never appear on a command line or in any output.
 	secrets []string
+	// watch, when set, sees each line of the binary's standard error as
+	// it comes, while the binary runs: a flow that must act on what the
+	// binary prints (the Entra flow approving a device code at the
+	// emulator) sets it around the run. It runs on another goroutine:
+	// it reports failures by other means than t.Fatal.
+	watch func(line string)
 }
 
 // newRunner prepares b's environment under a fresh temporary directory.
@@ -186,8 +193,29 @@ func (r *runner) run(t *testing.T, stdin io.Reader, args ...string) result {
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var watched chan struct{}
+	if r.watch != nil {
+		pr, pw := io.Pipe()
+		cmd.Stderr = pw
+		watched = make(chan struct{})
+		go func() {
+			defer close(watched)
+			sc := bufio.NewScanner(pr)
+			for sc.Scan() {
+				stderr.WriteString(sc.Text() + "\n")
+				r.watch(sc.Text())
+			}
+			io.Copy(io.Discard, pr)
+		}()
+	}
 	begin := time.Now()
 	err := cmd.Run()
+	if watched != nil {
+		// Run has copied all of stderr into the pipe: end it, and wait
+		// until every line was seen.
+		cmd.Stderr.(*io.PipeWriter).Close()
+		<-watched
+	}
 	res := result{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(begin)}
 	var ee *exec.ExitError
 	switch {
