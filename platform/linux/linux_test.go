@@ -181,8 +181,10 @@ Cflags: -isystem ${includedir}
 Libs: -L${libdir} -lkrb5 -lk5crypto -lcom_err
 Libs.private: -lkrb5support
 `)
-	if err := os.MkdirAll(filepath.Join(root, "lib/aarch64-linux-gnu"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"lib/aarch64-linux-gnu", "usr/include/mit-krb5"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A developer's PKG_CONFIG_PATH must not leak the build machine in.
 	t.Setenv("PKG_CONFIG_PATH", "/usr/lib/x86_64-linux-gnu/pkgconfig")
@@ -192,7 +194,9 @@ Libs.private: -lkrb5support
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "-isystem " + root + "/usr/include/mit-krb5"; strings.Join(cflags, " ") != want {
+	// The sysroot's usr/include comes after the .pc's directory, before
+	// the cross compiler's fallback to the build machine's /usr/include.
+	if want := "-isystem " + root + "/usr/include/mit-krb5 -isystem " + root + "/usr/include"; strings.Join(cflags, " ") != want {
 		t.Errorf("cflags %q, want %q", cflags, want)
 	}
 	for _, want := range []string{

@@ -46,7 +46,8 @@ type PkgConfig struct {
 }
 
 // CgoFlags returns the flags for CGO_CFLAGS and CGO_LDFLAGS. For a
-// sysroot it also adds -L and -rpath-link for the sysroot's library
+// sysroot it also adds -isystem for the sysroot's usr/include (and
+// usr/include/TRIPLET), and -L and -rpath-link for its library
 // directories, where the linker finds the libraries that package krb5
 // names itself and the libraries' own dependencies (libkeyutils,
 // libresolv).
@@ -119,6 +120,23 @@ func (p *PkgConfig) CgoFlags(ctx context.Context) (cflags, ldflags []string, err
 	}
 	if cflags, err = run("--cflags"); err != nil {
 		return nil, nil, err
+	}
+	if p.Sysroot != "" {
+		// Debian's cross compilers search the build machine's
+		// /usr/include after their own directories: a header that the
+		// sysroot has but the .pc files do not point at (Debian's
+		// krb5.h includes <et/com_err.h>, which is in usr/include)
+		// would otherwise come from the build machine, or be missing
+		// where it has none. The sysroot's usr/include comes first.
+		var dirs []string
+		if p.Triplet != "" {
+			dirs = append(dirs, filepath.Join(p.Sysroot, "usr/include", p.Triplet))
+		}
+		for _, d := range append(dirs, filepath.Join(p.Sysroot, "usr/include")) {
+			if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+				cflags = append(cflags, "-isystem", d)
+			}
+		}
 	}
 	if ldflags, err = run("--libs"); err != nil {
 		return nil, nil, err
