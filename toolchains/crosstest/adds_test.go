@@ -118,7 +118,7 @@ func (l *adLab) run(t *testing.T, r *runner) []step {
 
 	// The login through the KDC proxy.
 	// (Its stderr is watched line by line as it comes, as the Entra flow
-	// will watch for the device code.)
+	// watches for the device code.)
 	before := l.proxy.Requests()
 	var seen []string
 	r.watch = func(line string) { seen = append(seen, line) }

@@ -2,10 +2,14 @@
 // tests (only) run the CLI binaries that toolchains/ built, for linux/arm64
 // and linux/arm (ARMv7) under qemu-user through binfmt_misc, and the
 // static binaries (amd64, arm64) in an empty chroot where no shared
-// library exists, against the lab's real servers: a Samba AD DC, reached
-// from a network namespace whose port 88 is rejected, through smbkrb's
-// KDC proxy. Each binary logs in (kinit through the proxy), then puts and
-// gets a random multi-MiB file; the bytes must come back identical
+// library exists, against the lab's real servers, reached from a network
+// namespace whose port 88 is rejected: a Samba AD DC through smbkrb's KDC
+// proxy (each binary logs in with kinit through the proxy), and a Samba
+// DC playing an Azure Files storage account with Microsoft Entra Kerberos
+// through the Entra emulator (each binary registers the device with a
+// device-code sign-in and signs in for a cloud TGT; the service ticket
+// comes through the tenant's KDC proxy). In each flow the binary then puts
+// and gets a random multi-MiB file; the bytes must come back identical
 // (sha256).
 //
 // The tests run only when SMBKRB_CROSS_DIR names the directory the

@@ -17,9 +17,9 @@ import (
 // The loopback addresses of this package's DCs (other test packages use
 // others at the same time: 127.0.0.2–.33 are taken).
 const (
-	adAddr = "127.0.0.40" // LAB.TEST, playing on-premises AD DS
-	// 127.0.0.41 is kept for the Entra flow's DC (see flows); .42–.49
-	// are free.
+	adAddr    = "127.0.0.40" // LAB.TEST, playing on-premises AD DS
+	entraAddr = "127.0.0.41" // KERBEROS.MICROSOFTONLINE.COM, playing Azure Files with Entra Kerberos
+	// .42–.49 are free.
 )
 
 // flow is one end-to-end scenario that every cross-built binary must get
@@ -42,36 +42,22 @@ type flowLab interface {
 	close()
 }
 
-// flows are the scenarios, in order.
+// flows are the scenarios, in order; each has its own lab (a network
+// namespace with port 88 rejected, its own DC and servers) and its own
+// file:
 //
-// ENTRA: the Entra Kerberos flow is added here, as one more row, with
-// its own file beside adds_test.go (issue 6 leaves it to the engineers of
-// entra/ and entra/entratest):
-//
-//	{name: "entra-kerberos", start: startEntra},
-//
-// startEntra starts, under dir, as internal/demo's act 4 does: a network
-// namespace with port 88 rejected (its own: only one DC can listen on a
-// namespace's host address); a Samba AD DC with Realm
-// entra.KerberosRealm, Domain ENTRA, HostName acct, Addr 127.0.0.41,
-// ExtraAddrs the namespace's HostAddr, ExtraSPNs
-// cifs/acct.file.core.windows.net, and a user whose UPN is set
-// (samba.DC.SetUPN); and entratest.NewServer with Addr HostAddr:0, KDCs
-// 127.0.0.41:88, that user and SPNs cifs/acct.file.core.windows.net. Its
-// run writes the emulator's CA (Server.CAFile) and a configuration file
-// into the runner's home (entra-tenant, entra-domain, entra-authority
-// Server.URL, entra-drs Server.URL+"/drs", ca, entra-dir relative to the
-// file, addr
-// acct.file.core.windows.net=HostAddr: paths inside the home work in the
-// chroot too), then runs smbkrb entra register --name NAME (its device
-// code approved with Server.ApproveDeviceCode when the CLI prints it:
-// set runner.watch around that run), smbkrb entra login --password-stdin
-// UPN, and put -v and get -v of a random file on
-// //acct.file.core.windows.net/encrypted, byte-exact, checking that
-// Server.Requests("kdcproxy") grew. Nothing else in this package
-// changes: every binary in binaries runs every flow.
+//   - ad-ds-kdc-proxy (adds_test.go): on-premises AD DS through smbkrb's
+//     KDC proxy: kinit refused on :88, kinit through the proxy, put and
+//     get on the encrypted share.
+//   - entra-kerberos (entra_test.go): Azure Files with Microsoft Entra
+//     Kerberos through the Entra emulator: entra register (device-code
+//     sign-in, approved at the emulator as the binary prints the code),
+//     entra login with a password (the cloud TGT in the PRT response),
+//     put and get on the storage account's encrypted share, the service
+//     ticket through the tenant's KDC proxy.
 var flows = []flow{
 	{name: "ad-ds-kdc-proxy", start: startADDS},
+	{name: "entra-kerberos", start: startEntra},
 }
 
 // TestEndToEnd takes every binary through every flow: the ARM binaries

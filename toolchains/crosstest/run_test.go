@@ -70,7 +70,7 @@ func newRunner(t *testing.T, dir string, b binary, ns *netns.NS) *runner {
 		r.bin = src
 		r.sysroot = b.sysroot(t, dir)
 	}
-	for _, d := range []string{r.home, r.tmp} {
+	for _, d := range []string{r.home, r.tmp, r.stateDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -132,11 +132,18 @@ func (r *runner) path(p string) string {
 	return "/" + rel
 }
 
+// stateDir is the binary's state directory (STATE_DIRECTORY, as systemd
+// sets it for a service with StateDirectory=), in its home: a binary
+// running as root would otherwise keep its state in the machine's
+// /var/lib/smbkrb.
+func (r *runner) stateDir() string { return filepath.Join(r.home, ".local", "state", "smbkrb") }
+
 // env is the binary's whole environment: nothing of the test process's
 // (no KRB5*, no proxies), only what a device's service would set.
 func (r *runner) env() []string {
 	env := []string{
 		"HOME=" + r.path(r.home),
+		"STATE_DIRECTORY=" + r.path(r.stateDir()),
 		"KRB5CCNAME=FILE:" + r.path(filepath.Join(r.home, "krb5cc")),
 		"KRB5_CONFIG=" + r.path(filepath.Join(r.home, "empty-krb5.conf")),
 		"TMPDIR=" + r.path(r.tmp),
