@@ -17,9 +17,9 @@ import (
 // package; other packages add their own (Entra device sign-in, SMB OAuth).
 type Credentials interface {
 	// Acquire makes cc hold a valid TGT or a valid ticket for spn,
-	// logging in if it must. It is called before every dial for which
-	// cc has no valid service ticket, so it should return quickly when
-	// cc already holds what is needed.
+	// logging in if it must. It is called before every dial (and every
+	// renewal of an expired session), so it should return quickly when cc
+	// already holds what is needed, and replace what is about to end.
 	Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache, spn string) error
 	// String describes the source without secrets, for errors and logs:
 	// "password for alice@LAB.TEST".
@@ -47,9 +47,10 @@ type PasswordCredentials struct {
 	password  []byte
 }
 
-// Acquire logs in unless cc already holds a valid TGT for the principal.
+// Acquire logs in unless cc already holds a valid TGT for the principal,
+// or a ticket for spn that is good for a while.
 func (p *PasswordCredentials) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache, spn string) error {
-	if hasTGT(cc, p.principal) {
+	if hasTGT(cc, p.principal) || hasTicket(k, cc, spn) {
 		return nil
 	}
 	p.mu.Lock()
@@ -81,7 +82,7 @@ func Keytab(principal, keytab string) Credentials {
 type keytabCredentials struct{ principal, keytab string }
 
 func (kt keytabCredentials) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache, spn string) error {
-	if hasTGT(cc, kt.principal) {
+	if hasTGT(cc, kt.principal) || hasTicket(k, cc, spn) {
 		return nil
 	}
 	_, err := k.GetInitCredsKeytab(ctx, cc, kt.principal, kt.keytab, nil)
@@ -113,6 +114,13 @@ func (cacheCredentials) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.C
 }
 
 func (cacheCredentials) String() string { return "the tickets in the credential cache" }
+
+// hasTicket reports whether cc holds a ticket for spn valid for
+// renewMargin more.
+func hasTicket(k *krb5.Context, cc *krb5.CCache, spn string) bool {
+	t, err := k.CachedCredentials(cc, spn)
+	return err == nil && time.Until(t.EndTime) > renewMargin
+}
 
 // hasTGT reports whether cc's principal is principal (a bare name matches
 // any realm) and cc holds a TGT of its realm valid for renewMargin more.

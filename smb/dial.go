@@ -106,28 +106,117 @@ type SessionInfo struct {
 	// SetupTime is the time from the start of Dial to the established
 	// session; TicketTime the part of it spent getting tickets.
 	SetupTime, TicketTime time.Duration
+	// Renewals is how often the session authenticated again because the
+	// server expired it (see Session).
+	Renewals int
 }
 
-// Session is an authenticated SMB session on one TCP connection. Its
-// methods may be called from several goroutines at once.
+// Session is an authenticated SMB session. Its methods may be called from
+// several goroutines at once.
+//
+// When the server ends the session because its ticket expired
+// (STATUS_NETWORK_SESSION_EXPIRED), the Session authenticates again with a
+// new ticket from the Dialer's credentials, on a new connection, and the
+// operation that met the expiry is retried once: shares are mounted again
+// and open files reopened at their offsets (reads and writes are at
+// explicit offsets, so a transfer goes on where it was). A long-running
+// process therefore keeps its Session across ticket lifetimes, as long as
+// its credentials can give new tickets (a renewed TGT, an Entra refresh,
+// an SMB OAuth exchange).
 type Session struct {
-	s    *smb2.Session
-	wire *wireConn
-	ini  *gssInitiator
-	info SessionInfo
+	d    Dialer // a copy, for authenticating again
+	srv  Server
 	xfer TransferOptions
 	enc  bool
 
 	mu     sync.Mutex
+	c      *engineConn // the current connection and session
+	gen    int         // incremented with every new connection
 	closed bool
+	renews int
+}
+
+// engineConn is one connection and the engine's session on it.
+type engineConn struct {
+	s    *smb2.Session
+	wire *wireConn
+	ini  *gssInitiator
+	info SessionInfo
+}
+
+// current is the session's connection and its generation.
+func (s *Session) current() (*engineConn, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, 0, net.ErrClosed
+	}
+	return s.c, s.gen, nil
+}
+
+// renew replaces the connection of generation gen, which the server
+// expired, with a new one: a new ticket if the cache needs one (the
+// Dialer's credentials), a new connection, a new session. If another
+// goroutine renewed it already, renew does nothing.
+func (s *Session) renew(ctx context.Context, gen int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return net.ErrClosed
+	}
+	if s.gen != gen {
+		return nil
+	}
+	c, err := s.d.dial(ctx, s.srv)
+	if err != nil {
+		return err
+	}
+	old := s.c
+	s.c, s.gen = c, s.gen+1
+	s.renews++
+	// The old session is gone on the server; its connection is closed
+	// without a logoff.
+	old.wire.Close()
+	old.ini.close()
+	return nil
+}
+
+// retryable reports whether an operation on the connection of generation
+// gen that failed with err should be tried again on a renewed session:
+// the server expired the session, or another goroutine already renewed it
+// (and closed the old connection under the operation).
+func (s *Session) retryable(err error, gen int) bool {
+	if err == nil {
+		return false
+	}
+	if expired(err) {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed && s.gen != gen
+}
+
+// expired reports the server's answer that the session's ticket expired.
+func expired(err error) bool {
+	return err != nil && errors.Is(engineError(err), ErrSessionExpired)
 }
 
 // Dial gets a service ticket for srv (logging in with d.Credentials if
 // the cache needs it), connects, and sets up a signed Kerberos session.
 // ctx bounds the whole dial; the session outlives it.
 func (d *Dialer) Dial(ctx context.Context, srv Server) (*Session, error) {
+	c, err := d.dial(ctx, srv)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{d: *d, srv: srv, xfer: d.Transfer.withDefaults(), enc: d.Encrypt, c: c}, nil
+}
+
+// dial is Dial's work: the ticket, the connection, the session setup.
+func (d *Dialer) dial(ctx context.Context, srv Server) (*engineConn, error) {
 	start := time.Now()
-	fail := func(op string, err error) (*Session, error) {
+	fail := func(op string, err error) (*engineConn, error) {
 		return nil, &Error{Op: op, Server: srv.Name, Err: err}
 	}
 	if d.Kerberos == nil || d.CCache == nil {
@@ -145,10 +234,11 @@ func (d *Dialer) Dial(ctx context.Context, srv Server) (*Session, error) {
 		creds = Cache()
 	}
 
-	if _, err := d.Kerberos.CachedCredentials(d.CCache, spn); err != nil {
-		if err := creds.Acquire(ctx, d.Kerberos, d.CCache, spn); err != nil {
-			return fail("login", fmt.Errorf("%v: %w", creds, err))
-		}
+	// Every dial asks the credentials: each source returns at once when
+	// the cache is good, and replaces what nears its end (an SMB OAuth
+	// ticket, an Entra TGT) before the server would expire the session.
+	if err := creds.Acquire(ctx, d.Kerberos, d.CCache, spn); err != nil {
+		return fail("login", fmt.Errorf("%v: %w", creds, err))
 	}
 	sc, err := d.Kerberos.NewInitiator(ctx, d.CCache, spn, nil)
 	if err != nil {
@@ -201,9 +291,8 @@ func (d *Dialer) Dial(ctx context.Context, srv Server) (*Session, error) {
 	}
 	client, _ := d.CCache.Principal()
 	ticket, _ := d.Kerberos.CachedCredentials(d.CCache, spn)
-	s := &Session{
-		s: es, wire: w, ini: ini, enc: d.Encrypt,
-		xfer: d.Transfer.withDefaults(),
+	c := &engineConn{
+		s: es, wire: w, ini: ini,
 		info: SessionInfo{
 			Server: srv.Name, Addr: addr, Client: client, SPN: ticket.Server,
 			Ticket: ticket, Dialect: dialectName(st.dialect), Signing: signingName(st.dialect),
@@ -211,10 +300,10 @@ func (d *Dialer) Dial(ctx context.Context, srv Server) (*Session, error) {
 			SetupTime: time.Since(start), TicketTime: ticketTime,
 		},
 	}
-	if s.info.SPN == "" {
-		s.info.SPN = spn
+	if c.info.SPN == "" {
+		c.info.SPN = spn
 	}
-	return s, nil
+	return c, nil
 }
 
 // principalUnknownHint says what to check when the KDC does not know the
@@ -253,8 +342,15 @@ func setupError(err error, w *wireConn, ini *gssInitiator, spn string) error {
 	return engineError(err)
 }
 
-// Info describes the session.
-func (s *Session) Info() SessionInfo { return s.info }
+// Info describes the session: its current connection, ticket and
+// protection, and how often it authenticated again (Renewals).
+func (s *Session) Info() SessionInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.c.info
+	in.Renewals = s.renews
+	return in
+}
 
 // Close logs off and closes the connection. Open shares and files become
 // unusable.
@@ -265,13 +361,14 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
+	c := s.c
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.s.WithContext(ctx).Logoff()
-	s.ini.close()
-	if err != nil && !errors.Is(err, net.ErrClosed) {
-		return &Error{Op: "logoff", Server: s.info.Server, Err: engineError(err)}
+	err := c.s.WithContext(ctx).Logoff()
+	c.ini.close()
+	if err != nil && !errors.Is(err, net.ErrClosed) && !expired(err) {
+		return &Error{Op: "logoff", Server: c.info.Server, Err: engineError(err)}
 	}
 	return nil
 }
@@ -280,33 +377,51 @@ func (s *Session) Close() error {
 func (s *Session) Mount(ctx context.Context, share string) (*Share, error) {
 	share = strings.Trim(share, `/\`)
 	if share == "" || strings.ContainsAny(share, `/\`) {
-		return nil, &Error{Op: "mount", Server: s.info.Server, Path: share, Err: errors.New("a share name is one path element, such as \"data\"")}
+		return nil, &Error{Op: "mount", Server: s.srv.Name, Path: share, Err: errors.New("a share name is one path element, such as \"data\"")}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, &Error{Op: "mount", Server: s.info.Server, Path: share, Err: net.ErrClosed}
+	sh := &Share{sess: s, name: share}
+	if _, _, err := sh.engine(ctx); err != nil {
+		return nil, err
 	}
-	s.wire.mu.Lock()
-	s.wire.st.lastTree, s.wire.st.lastTreeFlag = 0, 0
-	s.wire.mu.Unlock()
-	es, err := s.s.WithContext(ctx).Mount(share)
-	if err != nil {
-		if f := s.wire.failure(); f != nil {
-			err = fmt.Errorf("%w: %v", ErrPolicy, f)
-		} else {
-			err = engineError(err)
+	return sh, nil
+}
+
+// mount connects to share on connection c (of generation gen).
+func (s *Session) mount(ctx context.Context, c *engineConn, gen int, share string) (*smb2.Share, bool, error) {
+	fail := func(err error) (*smb2.Share, bool, error) {
+		return nil, false, &Error{Op: "mount", Server: s.srv.Name, Path: share, Err: err}
+	}
+	for attempt := 0; ; attempt++ {
+		c.wire.mu.Lock()
+		c.wire.st.lastTree, c.wire.st.lastTreeFlag = 0, 0
+		c.wire.mu.Unlock()
+		es, err := c.s.WithContext(ctx).Mount(share)
+		if err != nil && attempt == 0 && expired(err) {
+			if rerr := s.renew(ctx, gen); rerr != nil {
+				return nil, false, rerr
+			}
+			if c, gen, err = s.current(); err != nil {
+				return fail(err)
+			}
+			continue
 		}
-		return nil, &Error{Op: "mount", Server: s.info.Server, Path: share, Err: err}
+		if err != nil {
+			if f := c.wire.failure(); f != nil {
+				err = fmt.Errorf("%w: %v", ErrPolicy, f)
+			} else {
+				err = engineError(err)
+			}
+			return fail(err)
+		}
+		st := c.wire.state()
+		// A TREE_CONNECT response the wire could not read was sealed: only
+		// an encrypting server seals it.
+		encrypted := st.lastTree == 0 || st.lastTreeFlag&shareFlagEncrypt != 0 || st.sessionFlags&sessionFlagEncrypt != 0
+		if s.enc && !encrypted {
+			es.Umount()
+			return fail(fmt.Errorf(
+				"%w: encryption was required, but the server does not encrypt this share and smbkrb's SMB engine encrypts only shares the server marks for encryption (Samba: smb encrypt = required; Windows: Set-SmbShare -EncryptData $true; Azure Files: require SMB encryption in transit)", ErrPolicy))
+		}
+		return es, encrypted, nil
 	}
-	st := s.wire.state()
-	// A TREE_CONNECT response the wire could not read was sealed: only an
-	// encrypting server seals it.
-	encrypted := st.lastTree == 0 || st.lastTreeFlag&shareFlagEncrypt != 0 || st.sessionFlags&sessionFlagEncrypt != 0
-	if s.enc && !encrypted {
-		es.Umount()
-		return nil, &Error{Op: "mount", Server: s.info.Server, Path: share, Err: fmt.Errorf(
-			"%w: encryption was required, but the server does not encrypt this share and smbkrb's SMB engine encrypts only shares the server marks for encryption (Samba: smb encrypt = required; Windows: Set-SmbShare -EncryptData $true; Azure Files: require SMB encryption in transit)", ErrPolicy)}
-	}
-	return &Share{sess: s, es: es, name: share, encrypted: encrypted}, nil
 }

@@ -87,11 +87,11 @@ func TestEncryptionPolicy(t *testing.T) {
 		t.Fatalf("mount of the signed share with Encrypt: %v", err)
 	}
 	sh := mount(t, s, samba.ShareEncrypted)
-	before := s.wire.state()
+	before := s.c.wire.state()
 	if err := sh.WriteFile(t.Context(), "sealed.txt", []byte("secret")); err != nil {
 		t.Fatal(err)
 	}
-	after := s.wire.state()
+	after := s.c.wire.state()
 	if after.sealedFrames-before.sealedFrames < 6 || after.plainFrames != before.plainFrames {
 		t.Errorf("frames on the encrypted share: sealed +%d, plain +%d", after.sealedFrames-before.sealedFrames, after.plainFrames-before.plainFrames)
 	}

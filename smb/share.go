@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	smb2 "github.com/cloudsoda/go-smb2"
@@ -20,9 +21,12 @@ import (
 // root. Every method takes a context that bounds its network calls. A
 // Share may be used by several goroutines at once.
 type Share struct {
-	sess      *Session
-	es        *smb2.Share
-	name      string
+	sess *Session
+	name string
+
+	mu        sync.Mutex
+	es        *smb2.Share // on the session's connection of generation gen
+	gen       int
 	encrypted bool
 }
 
@@ -37,20 +41,74 @@ type ShareInfo struct {
 }
 
 // Info describes the share.
-func (sh *Share) Info() ShareInfo { return ShareInfo{Name: sh.name, Encrypted: sh.encrypted} }
+func (sh *Share) Info() ShareInfo {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return ShareInfo{Name: sh.name, Encrypted: sh.encrypted}
+}
 
 // Close disconnects from the share. The Session stays open.
 func (sh *Share) Close() error {
+	sh.mu.Lock()
+	es, gen := sh.es, sh.gen
+	sh.es = nil
+	sh.mu.Unlock()
+	if es == nil {
+		return nil
+	}
+	if _, cur, err := sh.sess.current(); err != nil || cur != gen {
+		return nil // its connection is gone
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := sh.es.WithContext(ctx).Umount(); err != nil && !errors.Is(err, os.ErrClosed) {
+	if err := es.WithContext(ctx).Umount(); err != nil && !errors.Is(err, os.ErrClosed) && !expired(err) {
 		return sh.fail("unmount", "", err)
 	}
 	return nil
 }
 
-// eng is the engine's share bound to ctx.
-func (sh *Share) eng(ctx context.Context) *smb2.Share { return sh.es.WithContext(ctx) }
+// engine is the engine's share on the session's current connection,
+// mounted again if the session authenticated again since, and that
+// connection's generation.
+func (sh *Share) engine(ctx context.Context) (*smb2.Share, int, error) {
+	c, gen, err := sh.sess.current()
+	if err != nil {
+		return nil, 0, &Error{Op: "mount", Server: sh.sess.srv.Name, Path: sh.name, Err: err}
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.es != nil && sh.gen == gen {
+		return sh.es, gen, nil
+	}
+	es, enc, err := sh.sess.mount(ctx, c, gen, sh.name)
+	if err != nil {
+		return nil, 0, err
+	}
+	// mount may have renewed the session itself.
+	_, gen, _ = sh.sess.current()
+	sh.es, sh.gen, sh.encrypted = es, gen, enc
+	return es, gen, nil
+}
+
+// do runs fn on the engine's share bound to ctx; if the server expired
+// the session, it authenticates again and runs fn once more.
+func (sh *Share) do(ctx context.Context, fn func(es *smb2.Share) error) error {
+	es, gen, err := sh.engine(ctx)
+	if err != nil {
+		return err
+	}
+	err = fn(es.WithContext(ctx))
+	if !sh.sess.retryable(err, gen) {
+		return err
+	}
+	if rerr := sh.sess.renew(ctx, gen); rerr != nil {
+		return rerr
+	}
+	if es, _, err = sh.engine(ctx); err != nil {
+		return err
+	}
+	return fn(es.WithContext(ctx))
+}
 
 // fail wraps an engine error with the step, server and path.
 func (sh *Share) fail(op, name string, err error) error {
@@ -65,12 +123,16 @@ func (sh *Share) fail(op, name string, err error) error {
 	if name != "" {
 		p += "/" + name
 	}
-	if f := sh.sess.wire.failure(); f != nil {
-		err = f
+	if c, _, cerr := sh.sess.current(); cerr == nil {
+		if f := c.wire.failure(); f != nil {
+			err = f
+		} else {
+			err = engineError(err)
+		}
 	} else {
 		err = engineError(err)
 	}
-	return &Error{Op: op, Server: sh.sess.info.Server, Path: p, Err: err}
+	return &Error{Op: op, Server: sh.sess.srv.Name, Path: p, Err: err}
 }
 
 // clean turns a caller's path into a share-relative one: "/" separated,
@@ -85,7 +147,8 @@ func clean(name string) string {
 // Stat describes a file or directory.
 func (sh *Share) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 	name = clean(name)
-	fi, err := sh.eng(ctx).Stat(name)
+	var fi fs.FileInfo
+	err := sh.do(ctx, func(es *smb2.Share) (err error) { fi, err = es.Stat(name); return })
 	if err != nil {
 		return nil, sh.fail("stat", name, err)
 	}
@@ -95,7 +158,8 @@ func (sh *Share) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 // ReadDir lists a directory, sorted by name.
 func (sh *Share) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
 	name = clean(name)
-	list, err := sh.eng(ctx).ReadDir(name)
+	var list []fs.FileInfo
+	err := sh.do(ctx, func(es *smb2.Share) (err error) { list, err = es.ReadDir(name); return })
 	if err != nil {
 		return nil, sh.fail("list", name, err)
 	}
@@ -113,7 +177,7 @@ func (sh *Share) Mkdir(ctx context.Context, name string) error {
 	if name == "" {
 		return sh.fail("mkdir", name, fs.ErrExist)
 	}
-	return sh.fail("mkdir", name, sh.eng(ctx).Mkdir(name, 0o755))
+	return sh.fail("mkdir", name, sh.do(ctx, func(es *smb2.Share) error { return es.Mkdir(name, 0o755) }))
 }
 
 // MkdirAll makes a directory and any missing parents; an existing
@@ -123,7 +187,8 @@ func (sh *Share) MkdirAll(ctx context.Context, name string) error {
 	if name == "" {
 		return nil
 	}
-	if fi, err := sh.eng(ctx).Stat(name); err == nil {
+	var fi fs.FileInfo
+	if err := sh.do(ctx, func(es *smb2.Share) (err error) { fi, err = es.Stat(name); return }); err == nil {
 		if fi.IsDir() {
 			return nil
 		}
@@ -134,7 +199,7 @@ func (sh *Share) MkdirAll(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	err := sh.eng(ctx).Mkdir(name, 0o755)
+	err := sh.do(ctx, func(es *smb2.Share) error { return es.Mkdir(name, 0o755) })
 	if err != nil && errors.Is(engineError(err), fs.ErrExist) {
 		return nil // made by someone else meanwhile
 	}
@@ -147,7 +212,7 @@ func (sh *Share) Remove(ctx context.Context, name string) error {
 	if name == "" {
 		return sh.fail("remove", name, errors.New("the share root cannot be removed"))
 	}
-	return sh.fail("remove", name, sh.eng(ctx).Remove(name))
+	return sh.fail("remove", name, sh.do(ctx, func(es *smb2.Share) error { return es.Remove(name) }))
 }
 
 // Rename moves oldname to newname within the share, replacing a file at
@@ -157,18 +222,18 @@ func (sh *Share) Rename(ctx context.Context, oldname, newname string) error {
 	if oldname == "" || newname == "" {
 		return sh.fail("rename", oldname, errors.New("the share root cannot be renamed or replaced"))
 	}
-	return sh.fail("rename", oldname+" -> "+newname, sh.eng(ctx).Rename(oldname, newname))
+	return sh.fail("rename", oldname+" -> "+newname, sh.do(ctx, func(es *smb2.Share) error { return es.Rename(oldname, newname) }))
 }
 
 // Open opens a file for reading. The file's reads use ctx; cancel it to
 // abort them.
 func (sh *Share) Open(ctx context.Context, name string) (*File, error) {
 	name = clean(name)
-	f, err := sh.eng(ctx).Open(name)
-	if err != nil {
+	f := &File{sh: sh, name: name, ctx: ctx, flag: os.O_RDONLY}
+	if err := f.open(); err != nil {
 		return nil, sh.fail("open", name, err)
 	}
-	return &File{f: f, sh: sh, name: name}, nil
+	return f, nil
 }
 
 // ReadFile reads a whole file, with Get's parallel requests.
@@ -191,24 +256,99 @@ func (b *bytesWriter) Write(p []byte) (int, error) { *b = append(*b, p...); retu
 
 // File is a file opened for reading. It is an io.Reader, io.ReaderAt,
 // io.Seeker and io.WriterTo; WriteTo keeps several requests in flight.
+// If the server expires the session, the file is opened again on the
+// renewed session and the read retried.
 type File struct {
-	f    *smb2.File
 	sh   *Share
 	name string
+	ctx  context.Context
+	flag int
+
+	mu     sync.Mutex
+	f      *smb2.File // on the share's connection of generation gen
+	gen    int
+	pos    int64      // the offset of the next Read
+	reopen sync.Mutex // one reopening at a time
+}
+
+// open opens the file on the share's current connection.
+func (f *File) open() error {
+	var ef *smb2.File
+	var gen int
+	err := f.sh.do(f.ctx, func(es *smb2.Share) (err error) {
+		if f.flag == os.O_RDONLY {
+			ef, err = es.Open(f.name)
+		} else {
+			ef, err = es.OpenFile(f.name, f.flag, 0o644)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, gen, _ = f.sh.sess.current()
+	f.mu.Lock()
+	f.f, f.gen = ef, gen
+	f.mu.Unlock()
+	return nil
+}
+
+// handle is the engine's file and its generation.
+func (f *File) handle() (*smb2.File, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.f, f.gen
+}
+
+// retry runs fn on the file; if the server expired the session, it
+// renews the session, opens the file again (once, whichever goroutine
+// comes first) and runs fn again.
+func (f *File) retry(fn func(ef *smb2.File) error) error {
+	ef, gen := f.handle()
+	err := fn(ef)
+	if !f.sh.sess.retryable(err, gen) {
+		return err
+	}
+	if rerr := f.sh.sess.renew(f.ctx, gen); rerr != nil {
+		return rerr
+	}
+	f.reopen.Lock()
+	f.mu.Lock()
+	stale := f.gen == gen
+	f.mu.Unlock()
+	if stale {
+		// Reopen without O_CREATE/O_EXCL/O_TRUNC: the file exists now,
+		// and what was written stays.
+		f.flag &^= os.O_CREATE | os.O_EXCL | os.O_TRUNC
+		if err := f.open(); err != nil {
+			f.reopen.Unlock()
+			return err
+		}
+	}
+	f.reopen.Unlock()
+	ef, _ = f.handle()
+	return fn(ef)
 }
 
 // Read reads the next bytes.
 func (f *File) Read(p []byte) (int, error) {
-	n, err := f.f.Read(p)
-	if err == io.EOF {
-		return n, err
+	f.mu.Lock()
+	pos := f.pos
+	f.mu.Unlock()
+	n, err := f.ReadAt(p, pos)
+	f.mu.Lock()
+	f.pos = pos + int64(n)
+	f.mu.Unlock()
+	if err == io.EOF && n > 0 {
+		err = nil
 	}
-	return n, f.sh.fail("read", f.name, err)
+	return n, err
 }
 
 // ReadAt reads len(p) bytes at off; it may be called concurrently.
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
-	n, err := f.f.ReadAt(p, off)
+	var n int
+	err := f.retry(func(ef *smb2.File) (err error) { n, err = ef.ReadAt(p, off); return })
 	if err == io.EOF {
 		return n, err
 	}
@@ -218,15 +358,45 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return n, f.sh.fail("read", f.name, err)
 }
 
+// WriteAt writes p at off (the files Put writes).
+func (f *File) writeAt(p []byte, off int64) (int, error) {
+	var n int
+	err := f.retry(func(ef *smb2.File) (err error) { n, err = ef.WriteAt(p, off); return })
+	return n, err
+}
+
 // Seek sets the offset of the next Read.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	n, err := f.f.Seek(offset, whence)
-	return n, f.sh.fail("seek", f.name, err)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var pos int64
+	switch whence {
+	case io.SeekStart:
+		pos = offset
+	case io.SeekCurrent:
+		pos = f.pos + offset
+	case io.SeekEnd:
+		f.mu.Unlock()
+		fi, err := f.Stat()
+		f.mu.Lock()
+		if err != nil {
+			return f.pos, err
+		}
+		pos = fi.Size() + offset
+	default:
+		return f.pos, f.sh.fail("seek", f.name, fs.ErrInvalid)
+	}
+	if pos < 0 {
+		return f.pos, f.sh.fail("seek", f.name, errors.New("negative position"))
+	}
+	f.pos = pos
+	return pos, nil
 }
 
 // Stat describes the file.
 func (f *File) Stat() (fs.FileInfo, error) {
-	fi, err := f.f.Stat()
+	var fi fs.FileInfo
+	err := f.retry(func(ef *smb2.File) (err error) { fi, err = ef.Stat(); return })
 	if err != nil {
 		return nil, f.sh.fail("stat", f.name, err)
 	}
@@ -236,18 +406,27 @@ func (f *File) Stat() (fs.FileInfo, error) {
 // WriteTo copies the file from its current offset to w with the share's
 // parallel requests.
 func (f *File) WriteTo(w io.Writer) (int64, error) {
-	off, err := f.f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return 0, f.sh.fail("read", f.name, err)
-	}
+	f.mu.Lock()
+	off := f.pos
+	f.mu.Unlock()
 	n, err := f.sh.copyOut(f, off, w, f.sh.sess.xfer)
-	f.f.Seek(off+n, io.SeekStart)
+	f.mu.Lock()
+	f.pos = off + n
+	f.mu.Unlock()
 	return n, err
 }
 
 // Close closes the file.
 func (f *File) Close() error {
-	return f.sh.fail("close", f.name, f.f.Close())
+	ef, gen := f.handle()
+	err := ef.Close()
+	if _, cur, cerr := f.sh.sess.current(); cerr == nil && cur != gen {
+		return nil // its session is gone: nothing to close on the server
+	}
+	if expired(err) {
+		return nil
+	}
+	return f.sh.fail("close", f.name, err)
 }
 
 // info is a fs.FileInfo of the package's own.

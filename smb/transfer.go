@@ -12,6 +12,8 @@ import (
 	"path"
 	"sync"
 	"time"
+
+	smb2 "github.com/cloudsoda/go-smb2"
 )
 
 // TransferOptions tune Get and Put. The zero value keeps four 1 MiB
@@ -217,14 +219,14 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 	defer fcancel()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(cleanupGrace, fcancel) })
 	defer stop()
-	ef, err := sh.eng(fctx).OpenFile(target, flags, 0o644)
-	if err != nil {
+	ef := &File{sh: sh, name: target, ctx: fctx, flag: flags}
+	if err := ef.open(); err != nil {
 		return 0, sh.fail("write", name, err)
 	}
 	cleanup := func() {
 		ef.Close()
 		if !o.InPlace {
-			sh.eng(fctx).Remove(target)
+			sh.do(fctx, func(es *smb2.Share) error { return es.Remove(target) })
 		}
 	}
 
@@ -233,7 +235,7 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 		total = sizeOf(r)
 	}
 	prog := &progress{total: total, fn: xo.Progress}
-	n, err := copyIn(ctx, r, ef, xo, prog)
+	n, err := copyIn(ctx, r, writerFunc(ef.writeAt), xo, prog)
 	if err != nil {
 		cleanup()
 		var e *Error
@@ -247,13 +249,18 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 		return n, sh.fail("write", name, err)
 	}
 	if !o.InPlace {
-		if err := sh.eng(ctx).Rename(target, name); err != nil {
+		if err := sh.do(ctx, func(es *smb2.Share) error { return es.Rename(target, name) }); err != nil {
 			cleanup()
 			return n, sh.fail("rename", target+" -> "+name, err)
 		}
 	}
 	return n, nil
 }
+
+// writerFunc adapts a function to writerAt.
+type writerFunc func(p []byte, off int64) (int, error)
+
+func (f writerFunc) WriteAt(p []byte, off int64) (int, error) { return f(p, off) }
 
 // writerAt is the engine file's WriteAt.
 type writerAt interface {
