@@ -24,7 +24,7 @@ demo: deps
 # The fuzz targets, as package:Target: every decoder of what the network
 # sends (MS-KKDCP, Entra's JSON, JWEs and JWSs, the AS-REP wrapping).
 FUZZ_TARGETS := ./kkdcp/:FuzzUnmarshal \
-	./entra/:FuzzDecodeTGT ./entra/:FuzzTokenReply \
+	./entra/:FuzzDecodeTGT ./entra/:FuzzTokenReply ./entra/:FuzzExchange \
 	./entra/internal/kerbmsg/:FuzzParseASRep ./entra/internal/kerbmsg/:FuzzParseEncASRepPart \
 	./entra/internal/kerbmsg/:FuzzParsePrincipal \
 	./entra/internal/msjose/:FuzzDecryptJWE ./entra/internal/msjose/:FuzzDecryptSessionKeyJWE \

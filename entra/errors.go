@@ -101,6 +101,10 @@ var (
 	ErrDeclined error = &sentinel{"the device-code sign-in was declined or expired", "start it again and complete it at the address shown"}
 	// ErrBadResponse: a reply could not be decoded.
 	ErrBadResponse error = &sentinel{"the reply could not be decoded", "the service's format may have changed; report it with the smbkrb version"}
+	// ErrClientCredentials: the token endpoint refused the application's
+	// secret or certificate (invalid_client: AADSTS7000215, AADSTS700027,
+	// AADSTS7000222).
+	ErrClientCredentials error = &sentinel{"the application's credentials were refused", "check the client (application) ID and its secret or certificate: the secret's value, not its ID; a certificate registered on the application and not expired"}
 	// ErrUnauthorized: the access token was refused (HTTP 401).
 	ErrUnauthorized error = &sentinel{"the access token was refused", "get a new token: it may be expired, or for another audience or tenant"}
 )
@@ -153,6 +157,8 @@ func classify(op string, status int, body oauthError) *Error {
 	}
 	switch {
 	case e.Err != nil:
+	case body.Error == "invalid_client":
+		e.Err = ErrClientCredentials
 	case body.Error == "interaction_required":
 		e.Err = ErrMFARequired
 	case strings.Contains(strings.ToLower(body.Description), "nonce"):

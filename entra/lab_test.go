@@ -30,12 +30,16 @@ const (
 	entraAddr = "127.0.0.30" // KERBEROS.MICROSOFTONLINE.COM, serving acct.file.core.windows.net
 	corpAddr  = "127.0.0.31" // CORP.TEST, an AD DS storage account beside it
 	skewAddr  = "127.0.0.32" // KERBEROS.MICROSOFTONLINE.COM an hour ahead
+	filesAddr = "127.0.0.34" // FILES.AZURE.STORAGE.MICROSOFT.COM, the SMB OAuth accounts
 )
 
 const (
-	account  = "acct.file.core.windows.net"
-	adAcct   = "adacct.file.core.windows.net"
-	tenantDN = "contoso.onmicrosoft.com"
+	account = "acct.file.core.windows.net"
+	adAcct  = "adacct.file.core.windows.net"
+	// SMB OAuth accounts: one that serves it, one that has it off.
+	oauthAcct  = "oauthacct.file.core.windows.net"
+	closedAcct = "closed.file.core.windows.net"
+	tenantDN   = "contoso.onmicrosoft.com"
 )
 
 // A user of the lab: a UPN in Entra, an account at the KDC.
@@ -53,10 +57,17 @@ var lab struct {
 	dc    *samba.DC
 	corp  *samba.DC
 	skew  *samba.DC
-	emu   *entratest.Server
-	skewE *entratest.Server
-	users map[string]labUser // alice (synced from CORP.TEST too), bob (MFA), carol (not assigned), dave (no TGT), frank (cloud only)
-	corpU labUser
+	files *samba.DC
+	// SMB OAuth: an application with a certificate and a secret, one
+	// without the SMB role, a managed identity.
+	app, noRoleApp entratest.App
+	appKey         []byte // PEM of app's certificate and key
+	filesPW        string // AzureFileClient's password
+	emuFilesKDCs   []string
+	emu            *entratest.Server
+	skewE          *entratest.Server
+	users          map[string]labUser // alice (synced from CORP.TEST too), bob (MFA), carol (not assigned), dave (no TGT), frank (cloud only)
+	corpU          labUser
 }
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -107,11 +118,13 @@ func run(m *testing.M) int {
 		ExtraSPNs: []string{"cifs/" + adAcct}})
 	skewCh := start("skew", samba.Options{Realm: entra.KerberosRealm, Domain: "ENTRA", HostName: "acct", Addr: skewAddr,
 		ExtraSPNs: []string{"cifs/" + account}, ClockOffset: time.Hour})
+	filesCh := start("files", samba.Options{Realm: entra.FilesRealm, Domain: "FILES", HostName: "oauthacct", Addr: filesAddr,
+		ExtraSPNs: []string{"cifs/" + oauthAcct, "cifs/" + closedAcct}})
 	var errs []string
 	for _, r := range []struct {
 		ch  chan started
 		dst **samba.DC
-	}{{entraCh, &lab.dc}, {corpCh, &lab.corp}, {skewCh, &lab.skew}} {
+	}{{entraCh, &lab.dc}, {corpCh, &lab.corp}, {skewCh, &lab.skew}, {filesCh, &lab.files}} {
 		s := <-r.ch
 		if s.err != nil {
 			errs = append(errs, s.err.Error())
@@ -153,7 +166,24 @@ func run(m *testing.M) int {
 		return fail("CORP.TEST user", err)
 	}
 
+	filesPW := labtool.Password()
+	lab.filesPW, lab.emuFilesKDCs = filesPW, []string{net.JoinHostPort(filesAddr, "88")}
+	if err := lab.files.AddUser("AzureFileClient", filesPW); err != nil {
+		return fail("AzureFileClient", err)
+	}
+	if lab.app, lab.appKey, err = newApp("smbkrb-test-app"); err != nil {
+		return fail("application certificate", err)
+	}
+	lab.app.Secret = labtool.Password()
+	lab.noRoleApp = entratest.App{ClientID: objectIDFor("no-role-app"), Secret: labtool.Password(), NoSMBRole: true}
+
 	lab.emu, err = entratest.NewServer(entratest.Options{
+		Apps:              []entratest.App{lab.app, lab.noRoleApp},
+		ManagedIdentities: []entratest.Identity{{}, {ClientID: objectIDFor("user-assigned")}},
+		SMBOAuth: &entratest.SMBOAuth{
+			KDCs: []string{net.JoinHostPort(filesAddr, "88")}, ClientPassword: filesPW,
+			Accounts: []entratest.Account{{Name: oauthAcct}, {Name: closedAcct, OAuthDisabled: true}},
+		},
 		Domain: tenantDN, Addr: net.JoinHostPort(ns.HostAddr, "0"),
 		KDCs:  []string{net.JoinHostPort(entraAddr, "88")},
 		Users: users, SPNs: []string{"cifs/" + account},

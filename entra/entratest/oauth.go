@@ -116,6 +116,8 @@ func (s *Server) tokenV2(w http.ResponseWriter, r *http.Request) {
 		s.deviceCodeGrant(w, r)
 	case "refresh_token":
 		s.refreshGrant(w, r)
+	case "client_credentials":
+		s.clientCredentialsGrant(w, r)
 	default:
 		oauthFail(w, 400, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'.", gt))
 	}
@@ -240,6 +242,10 @@ func (s *Server) accessToken(upn, clientID, audience string, now time.Time, life
 		},
 		TenantID: s.Tenant, ObjectID: objectID(upn), UPN: upn, UniqueName: upn, AppID: clientID,
 		Scope: "user_impersonation", Version: "1.0",
+	}
+	if upn == "" {
+		// An application's or managed identity's token.
+		c.ObjectID, c.Scope, c.Claims.Subject = objectID("app:"+clientID), "", objectID("app:"+clientID)
 	}
 	return jwt.Signed(sig).Claims(c).Serialize()
 }

@@ -22,6 +22,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /drs/{domain}/Discover", s.drsDiscover)
 	mux.HandleFunc("POST /drs/EnrollmentServer/device/", s.drsJoin)
 	mux.HandleFunc("DELETE /drs/EnrollmentServer/device/{id}", s.drsDelete)
+	// A storage account's file endpoint, https://{account}/ in Azure.
+	mux.HandleFunc("POST /files/{account}/", s.kerbTicket)
 	var h http.Handler = mux
 	if s.opts.Log != nil {
 		h = logRequests(s.opts.Log, mux)

@@ -61,6 +61,14 @@ type Options struct {
 	// the emulator's is a full TGT from that realm's real KDC, wrapped
 	// the same way.
 	ADRealm *ADRealm
+	// Apps are the tenant's applications (client credentials).
+	Apps []App
+	// ManagedIdentities are the identities of the emulated Azure host;
+	// with any, the emulator also serves an App Service style identity
+	// endpoint (Server.IdentityEndpoint, over plain HTTP on loopback).
+	ManagedIdentities []Identity
+	// SMBOAuth, if set, makes the file endpoints' ticket exchange work.
+	SMBOAuth *SMBOAuth
 	// Log receives one line per request (method, path, status) when set.
 	Log io.Writer
 }
@@ -123,6 +131,10 @@ type Server struct {
 	// a PEM file (for command-line tools).
 	RootCAs *x509.CertPool
 	CAFile  string
+	// IdentityEndpoint and IdentityHeader are what App Service puts in
+	// IDENTITY_ENDPOINT and IDENTITY_HEADER, when Options has managed
+	// identities.
+	IdentityEndpoint, IdentityHeader string
 
 	opts     Options
 	srv      *http.Server
@@ -132,6 +144,9 @@ type Server struct {
 	deviceCA *testca.CA
 	signKey  *rsa.PrivateKey // signs access and ID tokens
 	kerberos *krb5.Context
+	fileK    *krb5.Context // entra.FilesRealm, made on first use
+	miSrv    *http.Server
+	miServed chan struct{}
 
 	mu          sync.Mutex
 	users       map[string]*User // by lower-case UPN
@@ -143,6 +158,7 @@ type Server struct {
 	clientKey   ClientKeyFormat
 	offset      time.Duration
 	nonceLife   time.Duration
+	ticketLife  time.Duration
 	requests    map[string]*atomic.Int64
 	closeOnce   sync.Once
 }
@@ -241,6 +257,22 @@ func NewServer(opts Options) (*Server, error) {
 		defer close(s.served)
 		s.srv.ServeTLS(l, "", "")
 	}()
+	if len(opts.ManagedIdentities) > 0 {
+		ml, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			return fail(err)
+		}
+		s.IdentityEndpoint = "http://" + ml.Addr().String() + "/msi/token"
+		s.IdentityHeader = randomString(24)
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /msi/token", s.managedIdentity)
+		s.miSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+		s.miServed = make(chan struct{})
+		go func() {
+			defer close(s.miServed)
+			s.miSrv.Serve(ml)
+		}()
+	}
 	return s, nil
 }
 
@@ -251,9 +283,18 @@ func (s *Server) Close() error {
 			s.srv.Close()
 			<-s.served
 		}
+		if s.miSrv != nil {
+			s.miSrv.Close()
+			<-s.miServed
+		}
 		if s.kerberos != nil {
 			s.kerberos.Close()
 		}
+		s.mu.Lock()
+		if s.fileK != nil {
+			s.fileK.Close()
+		}
+		s.mu.Unlock()
 		if s.dir != "" {
 			os.RemoveAll(s.dir)
 		}
