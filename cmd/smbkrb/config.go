@@ -94,7 +94,7 @@ func loadConfig(cmd string, fset *flag.FlagSet, o *options, getenv func(string) 
 			return settingf(cmd, "smbkrb help config describes the file", "%s: %s needs a value", where, key)
 		}
 		switch key {
-		case "ca", "keytab", "password-file", "entra-dir":
+		case "ca", "keytab", "password-file", "entra-dir", "oauth-cert", "oauth-secret-file":
 			if !filepath.IsAbs(value) && !strings.Contains(value, ":") {
 				value = filepath.Join(o.configDir, value)
 			}

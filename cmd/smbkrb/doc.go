@@ -107,6 +107,17 @@
 //	--name NAME            entra register: the device's name in the directory
 //	--local                entra unregister: forget the device here only
 //
+// Azure Files SMB OAuth, for applications and managed identities (see
+// 'smbkrb help smb-oauth'):
+//
+//	--oauth-client-id ID     the application (client ID); needs --entra-tenant
+//	--oauth-cert FILE        its certificate and private key, PEM (mode 0600)
+//	--oauth-secret-file FILE its client secret (mode 0600), or $SMBKRB_OAUTH_SECRET
+//	--managed-identity       the Azure host's system-assigned managed identity
+//	--managed-identity-id ID a user-assigned managed identity
+//	--oauth-endpoint URL     the exchange's endpoint, {account} for the server name
+//	                         (default https://{account}; private endpoints, tests)
+//
 // Without --realm, a single realm given with --kdc is the default realm.
 // Without a --map entry for a server, the service ticket is found by
 // following the KDC's referrals from the user's realm, which Active
@@ -120,13 +131,15 @@
 // name (a long flag name without the dashes) and its value, separated by
 // spaces; a line starting with # is a comment; blank lines are ignored.
 // A boolean setting alone on its line means true. kdc, map and addr may
-// be repeated. Relative paths for ca, keytab, password-file and entra-dir
-// are taken from the file's directory.
+// be repeated. Relative paths for ca, keytab, password-file, entra-dir,
+// oauth-cert and oauth-secret-file are taken from the file's directory.
 //
 // The settings are realm, kdc, ca, map, addr, spn, encrypt, parallel,
 // chunk, timeout, clock-skew, use-krb5-conf, cache, user, keytab,
 // password-file, enterprise, verbose, quiet, entra-tenant, entra-domain,
-// entra-authority, entra-drs, entra-kdc and entra-dir. A command ignores the
+// entra-authority, entra-drs, entra-kdc, entra-dir, oauth-client-id,
+// oauth-cert, oauth-secret-file, managed-identity, managed-identity-id and
+// oauth-endpoint. A command ignores the
 // settings it has no flag for; an unknown name is an error.
 //
 // Flags win: a flag replaces the file's value of the same setting, and a
@@ -201,6 +214,30 @@
 // device from the directory (authenticated by its certificate) and removes
 // everything here.
 //
+// # SMB OAuth
+//
+// A workload without a user (a service on a device, an app with a managed
+// identity) gets its tickets from the storage account itself: it exchanges
+// an OAuth access token for https://storage.azure.com at the account's
+// file endpoint (https://ACCOUNT.file.core.windows.net/?restype=service&
+// comp=kerbticket) for a service ticket of cifs/ACCOUNT.file.core.windows.net
+// in realm FILES.AZURE.STORAGE.MICROSOFT.COM, as client AzureFileClient.
+// No KDC and no port 88 are involved, and no TGT exists:
+//
+//	smbkrb put --entra-tenant TENANT-ID --oauth-client-id APP-ID --oauth-cert app.pem \
+//	    data.csv //acct.file.core.windows.net/share/in/
+//	smbkrb ls --managed-identity //acct.file.core.windows.net/share
+//
+// The token comes from MSAL for Go: the client-credentials flow with the
+// certificate (or a secret), or the managed identity the environment
+// offers (App Service's IDENTITY_ENDPOINT and IDENTITY_HEADER, Azure Arc,
+// or the VM's instance metadata service). The ticket is kept in
+// FILE:STATE/smboauth/krb5cc (STATE as for --entra-dir, or --cache), and
+// exchanged again when it nears its end, five minutes early; klist shows
+// it. The account must have SMB OAuth enabled and the identity an SMB data
+// role ("Storage File Data SMB MI Admin"); otherwise the exchange is
+// refused (exit code 5).
+//
 // # Output
 //
 // ls prints names, directories with a trailing "/"; ls -l adds mode, size
@@ -214,7 +251,8 @@
 // renewable, I initial, A pre-authenticated, ...); with an Entra tenant
 // configured it adds "entra": {"dir", "tenant", "device_id", "signed_in",
 // "user", "prt_expires", "client", "tgt_start", "tgt_end", "tgt_expired",
-// "cache", "tickets"}. entra status --json prints the same object without
+// "cache", "tickets"}, and "smb_oauth": {"cache", "tickets"} when there are
+// SMB OAuth tickets. entra status --json prints the Entra object without
 // cache and tickets.
 //
 // Errors go to standard error as "smbkrb: WHAT FAILED: CAUSE", often
@@ -230,7 +268,8 @@
 //	     ticket rejected by the server; for Entra also MFA required, user not
 //	     assigned, device disabled or deleted, not registered, not signed in
 //	4    not found: file, directory or share
-//	5    permission denied, or the share is read-only
+//	5    permission denied, or the share is read-only, or the storage account
+//	     refused the SMB OAuth exchange
 //	6    security policy refused: the server will not sign or encrypt as required
 //	7    network: KDC, server or Entra unreachable (or a KDC proxy's or Entra's
 //	     certificate not trusted), connection lost, timeout

@@ -206,9 +206,9 @@ func (a *app) entraRegister(ctx context.Context, o *options) error {
 		token = res.AccessToken
 		a.logf("signed in as %s for the registration", res.User)
 	}
-	tctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	d, err := c.Register(tctx, token, &entra.RegisterOptions{DisplayName: o.deviceName})
+	// Not bounded by --timeout as a whole: making two RSA keys takes
+	// seconds on a small board. Each request is (Config.Timeout).
+	d, err := c.Register(ctx, token, &entra.RegisterOptions{DisplayName: o.deviceName})
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ var authErrors = []error{
 	entra.ErrAssignmentRequired, entra.ErrNonce, entra.ErrDeviceDisabled,
 	entra.ErrDeviceNotFound, entra.ErrSignInExpired, entra.ErrNoTGT,
 	entra.ErrClockSkew, entra.ErrDeclined, entra.ErrUnauthorized,
-	entra.ErrNotRegistered, entra.ErrNoSession,
+	entra.ErrNotRegistered, entra.ErrNoSession, entra.ErrClientCredentials,
 }
 
 // exitCode classifies err for scripts.
@@ -69,7 +69,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, smb.ErrNoShare):
 		return exitNotFound
-	case errors.Is(err, fs.ErrPermission), errors.Is(err, smb.ErrAccessDenied):
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, smb.ErrAccessDenied), errors.Is(err, entra.ErrForbidden):
 		return exitPermission
 	case isNetwork(err):
 		return exitNetwork

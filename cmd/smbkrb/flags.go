@@ -55,6 +55,14 @@ type options struct {
 	deviceName     string
 	localOnly      bool
 
+	// Azure Files SMB OAuth.
+	oauthClientID   string
+	oauthCert       string
+	oauthSecretFile string
+	managedIdentity bool
+	managedID       string
+	oauthEndpoint   string
+
 	// Command-specific.
 	long     bool
 	json     bool
@@ -75,6 +83,7 @@ const (
 	groupTransfer              // parallel, chunk, quiet
 	groupCacheOnly             // config, cache (klist, kdestroy)
 	groupEntra                 // entra-tenant, entra-authority, entra-dir, ...
+	groupOAuth                 // oauth-client-id, oauth-cert, managed-identity, ...
 )
 
 // shortNames maps a long flag to its one-letter alias.
@@ -94,6 +103,8 @@ var configurable = map[string]bool{
 	"password-file": true, "enterprise": true, "verbose": true, "quiet": true,
 	"entra-tenant": true, "entra-domain": true, "entra-authority": true, "entra-drs": true,
 	"entra-kdc": true, "entra-dir": true,
+	"oauth-client-id": true, "oauth-cert": true, "oauth-secret-file": true,
+	"managed-identity": true, "managed-identity-id": true, "oauth-endpoint": true,
 }
 
 // register adds the flags of groups, and the common ones, to fs.
@@ -146,6 +157,14 @@ func (o *options) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&o.entraDRS, "entra-drs", "", "`URL`: the device registration service (default https://enterpriseregistration.windows.net)")
 		fs.StringVar(&o.entraKDC, "entra-kdc", "", "`URL`: the Entra KDC proxy (default AUTHORITY/TENANT/kerberos)")
 		fs.StringVar(&o.entraDirFlag, "entra-dir", "", "`DIR`: where the device identity and the sign-in are kept (default /var/lib/smbkrb/device for root, else ~/.local/state/smbkrb/device)")
+	}
+	if groups&groupOAuth != 0 {
+		fs.StringVar(&o.oauthClientID, "oauth-client-id", "", "`ID`: SMB OAuth as this application (client ID), with --oauth-cert or --oauth-secret-file; needs --entra-tenant")
+		fs.StringVar(&o.oauthCert, "oauth-cert", "", "`FILE`: PEM certificate and private key of the application (mode 0600)")
+		fs.StringVar(&o.oauthSecretFile, "oauth-secret-file", "", "`FILE`: the application's client secret, first line (mode 0600); or set $SMBKRB_OAUTH_SECRET")
+		fs.BoolVar(&o.managedIdentity, "managed-identity", false, "SMB OAuth as the host's system-assigned managed identity")
+		fs.StringVar(&o.managedID, "managed-identity-id", "", "`ID`: SMB OAuth as this user-assigned managed identity (client ID)")
+		fs.StringVar(&o.oauthEndpoint, "oauth-endpoint", "", "`URL`: the file endpoint of the ticket exchange, {account} for the server name (default https://{account})")
 	}
 	if groups&groupTransfer != 0 {
 		fs.IntVar(&o.parallel, "parallel", 0, "`N`: requests in flight per transfer (default 4)")

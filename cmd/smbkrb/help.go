@@ -28,6 +28,7 @@ var topics = []struct{ name, heading string }{
 	{"config", "Configuration file"},
 	{"credentials", "Credentials and caches"},
 	{"entra-kerberos", "Microsoft Entra"},
+	{"smb-oauth", "SMB OAuth"},
 	{"output", "Output"},
 	{"exit-codes", "Exit codes"},
 	{"examples", "Examples"},

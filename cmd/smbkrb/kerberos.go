@@ -109,6 +109,13 @@ type klistJSON struct {
 	// Entra is the saved Microsoft Entra sign-in and its cache, when an
 	// Entra tenant is configured and there is one.
 	Entra *klistEntraJSON `json:"entra,omitempty"`
+	// SMBOAuth are the SMB OAuth tickets, when there are any.
+	SMBOAuth *klistOAuthJSON `json:"smb_oauth,omitempty"`
+}
+
+type klistOAuthJSON struct {
+	Cache   string       `json:"cache"`
+	Tickets []ticketJSON `json:"tickets"`
 }
 
 type klistEntraJSON struct {
@@ -246,11 +253,15 @@ func cmdKlist(ctx context.Context, a *app, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cacheErr != nil && ent == nil {
+	var oauth *klistOAuthJSON
+	if name, tickets := a.klistOAuth(o); name != "" {
+		oauth = &klistOAuthJSON{Cache: name, Tickets: tickets}
+	}
+	if cacheErr != nil && ent == nil && oauth == nil {
 		return cacheErr
 	}
 	if o.json {
-		out := klistJSON{Tickets: []ticketJSON{}, Entra: ent}
+		out := klistJSON{Tickets: []ticketJSON{}, Entra: ent, SMBOAuth: oauth}
 		if cacheErr == nil {
 			out.Cache, out.Principal, out.Tickets = full, principal, ticketsJSON(tickets, now)
 		}
@@ -262,10 +273,21 @@ func cmdKlist(ctx context.Context, a *app, o *options, args []string) error {
 			return err
 		}
 	}
+	if oauth != nil {
+		if cacheErr == nil {
+			fmt.Fprintln(a.stdout)
+		}
+		fmt.Fprintf(a.stdout, "SMB OAuth tickets (exchanged for access tokens): %s\n\n", oauth.Cache)
+		if _, _, t, err := readCache(k, oauth.Cache); err == nil {
+			if err := a.printTickets(t, now); err != nil {
+				return err
+			}
+		}
+	}
 	if ent == nil {
 		return nil
 	}
-	if cacheErr == nil {
+	if cacheErr == nil || oauth != nil {
 		fmt.Fprintln(a.stdout)
 	}
 	fmt.Fprintf(a.stdout, "Microsoft Entra: device %s of tenant %s\n", ent.DeviceID, ent.Tenant)

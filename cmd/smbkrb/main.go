@@ -58,32 +58,32 @@ var commands []*command
 func init() {
 	commands = []*command{
 		{name: "ls", args: "//server/share[/dir]", summary: "list a directory (or describe one file)",
-			groups: groupKerberos | groupLogin | groupServer | groupEntra, minArgs: 1, maxArgs: 1, run: cmdLs,
+			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 1, run: cmdLs,
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.long, "l", false, "long listing: mode, size, modification time, name")
 				fs.BoolVar(&o.json, "json", false, "print a JSON array of {name, size, mode, dir, mtime}")
 			}},
 		{name: "stat", args: "//server/share/path", summary: "describe a file or directory",
-			groups: groupKerberos | groupLogin | groupServer | groupEntra, minArgs: 1, maxArgs: 1, run: cmdStat,
+			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 1, run: cmdStat,
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.json, "json", false, "print a JSON object {name, path, size, mode, dir, mtime}")
 			}},
 		{name: "get", args: "//server/share/path [LOCAL|-]", summary: "download a file (to its base name, into a directory, or to stdout with -)",
-			groups: groupKerberos | groupLogin | groupServer | groupTransfer | groupEntra, minArgs: 1, maxArgs: 2, run: cmdGet},
+			groups: groupKerberos | groupLogin | groupServer | groupTransfer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 2, run: cmdGet},
 		{name: "put", args: "LOCAL|- //server/share/path", summary: "upload a file (or stdin with -); the target is replaced only when complete",
-			groups: groupKerberos | groupLogin | groupServer | groupTransfer | groupEntra, minArgs: 2, maxArgs: 2, run: cmdPut,
+			groups: groupKerberos | groupLogin | groupServer | groupTransfer | groupEntra | groupOAuth, minArgs: 2, maxArgs: 2, run: cmdPut,
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.inPlace, "in-place", false, "write straight into the target instead of a temporary file renamed over it (a failed upload leaves a partial file)")
 			}},
 		{name: "rm", args: "//server/share/path", summary: "remove a file or an empty directory",
-			groups: groupKerberos | groupLogin | groupServer | groupEntra, minArgs: 1, maxArgs: 1, run: cmdRm},
+			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 1, run: cmdRm},
 		{name: "mkdir", args: "//server/share/dir", summary: "make a directory",
-			groups: groupKerberos | groupLogin | groupServer | groupEntra, minArgs: 1, maxArgs: 1, run: cmdMkdir,
+			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 1, run: cmdMkdir,
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.parents, "p", false, "make missing parents too; an existing directory is no error")
 			}},
 		{name: "mv", args: "//server/share/from //server/share/to", summary: "rename or move within one share",
-			groups: groupKerberos | groupLogin | groupServer | groupEntra, minArgs: 2, maxArgs: 2, run: cmdMv},
+			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 2, maxArgs: 2, run: cmdMv},
 		{name: "kinit", args: "[PRINCIPAL]", summary: "log in and store the ticket-granting ticket in the cache",
 			groups: groupKerberos | groupLogin, minArgs: 0, maxArgs: 1, run: cmdKinit,
 			flags: func(fs *flag.FlagSet, o *options) {

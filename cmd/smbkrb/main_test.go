@@ -115,8 +115,10 @@ func newClient(t *testing.T) *client {
 }
 
 func (c *client) env() []string {
-	env := labtool.Env("KRB5", "SMBKRB", "HOME=", "XDG_", "GORACE=")
-	env = append(env, "HOME="+c.home, "KRB5CCNAME="+c.ccache, "KRB5_CONFIG="+c.krb5)
+	env := labtool.Env("KRB5", "SMBKRB", "HOME=", "XDG_", "GORACE=", "STATE_DIRECTORY=", "IDENTITY_")
+	// STATE_DIRECTORY keeps the state directory (device identity, SMB
+	// OAuth tickets) in the test's directory, not /var/lib/smbkrb.
+	env = append(env, "HOME="+c.home, "KRB5CCNAME="+c.ccache, "KRB5_CONFIG="+c.krb5, "STATE_DIRECTORY="+filepath.Join(c.dir, "state"))
 	if raceBuild {
 		// The race detector's binary otherwise sleeps a second at exit.
 		env = append(env, "GORACE=atexit_sleep_ms=0")

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -162,7 +164,14 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 	}
 	var creds smb.Credentials
 	var forget func()
-	if viaEntra {
+	viaOAuth := o.oauthWanted()
+	if viaOAuth {
+		viaEntra = false
+		var x *entra.SMBOAuth
+		if x, err = a.oauthCredentials(cmd, o); err == nil {
+			creds, forget = x, func() {}
+		}
+	} else if viaEntra {
 		var ec *entra.Credentials
 		ec, forget, err = a.entraCredentials(cmd, o)
 		if err == nil {
@@ -180,9 +189,17 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 		return nil, err
 	}
 	c := &conn{k: k}
-	if viaEntra {
+	if viaEntra || viaOAuth {
 		var name string
-		if name, err = o.entraCacheName(); err == nil {
+		if viaOAuth {
+			name, err = o.oauthCacheName()
+			if p := cacheFile(name); err == nil && p != "" {
+				err = os.MkdirAll(filepath.Dir(p), 0o700)
+			}
+		} else {
+			name, err = o.entraCacheName()
+		}
+		if err == nil {
 			c.cc, err = k.OpenCCache(name)
 			c.release = func() { c.cc.Close() }
 		}
@@ -204,6 +221,10 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 		a.logf("credentials: %v", creds)
 	}
 	srv := r.server(o)
+	if viaOAuth && srv.Realm == "" && !strings.Contains(srv.SPN, "@") {
+		// SMB OAuth tickets are of the storage service's own realm.
+		srv.Realm = entra.FilesRealm
+	}
 	d := &smb.Dialer{
 		Kerberos:    k,
 		CCache:      c.cc,
@@ -219,7 +240,7 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 		c.Close()
 		return nil, err
 	}
-	if o.user != "" || viaEntra {
+	if o.user != "" || viaEntra || viaOAuth {
 		// A login (or a refreshed Entra TGT) wrote into the cache.
 		if err := tightenCache(c.cc.Name()); err != nil {
 			c.Close()
