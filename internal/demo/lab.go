@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -26,12 +32,14 @@ const (
 	adAddr    = "127.0.0.10" // LAB.TEST, playing on-premises AD DS
 	aaddsAddr = "127.0.0.11" // AADDS.TEST, playing Entra Domain Services
 	entraAddr = "127.0.0.13" // KERBEROS.MICROSOFTONLINE.COM, playing Azure Files with Entra Kerberos
+	filesAddr = "127.0.0.14" // FILES.AZURE.STORAGE.MICROSOFT.COM, playing Azure Files with SMB OAuth
 )
 
 // The emulated tenant and storage account.
 const (
 	entraDomain  = "contoso.onmicrosoft.com"
 	entraAccount = "acct.file.core.windows.net"
+	oauthAccount = "oauthacct.file.core.windows.net"
 )
 
 // user is a domain user of the lab.
@@ -63,6 +71,11 @@ type lab struct {
 	entra *samba.DC
 	emu   *entratest.Server
 	carol user // carol@contoso.onmicrosoft.com; name is the DC's account
+
+	// The SMB OAuth act: the storage account's DC and an application.
+	files  *samba.DC
+	app    entratest.App
+	appPEM []byte
 
 	mu   sync.Mutex
 	undo []undoStep
@@ -273,6 +286,12 @@ func (l *lab) start(ctx context.Context) error {
 	}
 	l.ns2 = ns2
 	l.onTeardown("deleted the network namespace "+ns2.Name+" and its nftables rules", ns2.Close)
+	filesDone := make(chan started, 1)
+	go func() {
+		dc, took, err := l.startDC("files", samba.Options{Realm: entra.FilesRealm, Domain: "FILES", HostName: "oauthacct",
+			Addr: filesAddr, ExtraSPNs: []string{"cifs/" + oauthAccount}})
+		filesDone <- started{dc, took, err}
+	}()
 	entraDone := make(chan started, 1)
 	go func() {
 		dc, took, err := l.startDC("entra", samba.Options{Realm: entra.KerberosRealm, Domain: "ENTRA", HostName: "acct",
@@ -282,6 +301,7 @@ func (l *lab) start(ctx context.Context) error {
 	ad, adTook, adErr := l.startDC("ad", samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: adAddr, ExtraAddrs: []string{ns.HostAddr}})
 	aadds := <-aaddsDone
 	ent := <-entraDone
+	files := <-filesDone
 	b := <-buildDone
 
 	fmt.Printf("$ go build -o %s ./cmd/smbkrb\n", l.bin)
@@ -298,6 +318,10 @@ func (l *lab) start(ctx context.Context) error {
 	if ent.err != nil {
 		return fail("lab: Samba AD DC of "+entra.KerberosRealm, "%v", ent.err)
 	}
+	if files.err != nil {
+		return fail("lab: Samba AD DC of "+entra.FilesRealm, "%v", files.err)
+	}
+	l.files = files.dc
 	l.ad, l.aadds, l.entra = ad, aadds.dc, ent.dc
 	if err := ctx.Err(); err != nil {
 		return err
@@ -321,11 +345,27 @@ func (l *lab) start(ctx context.Context) error {
 	if err := welcome(l.entra, "Azure Files with Microsoft Entra Kerberos"); err != nil {
 		return fail("lab: share files", "%v", err)
 	}
+	filesPW := labtool.Password()
+	if err := l.files.AddUser("AzureFileClient", filesPW); err != nil {
+		return fail("lab: AzureFileClient", "%v", err)
+	}
+	if err := welcome(l.files, "Azure Files with SMB OAuth"); err != nil {
+		return fail("lab: share files", "%v", err)
+	}
+	if l.app, l.appPEM, err = newApp("plant-telemetry"); err != nil {
+		return fail("lab: application certificate", "%v", err)
+	}
+	if err := os.WriteFile(filepath.Join(l.home, "app.pem"), l.appPEM, 0o600); err != nil {
+		return fail("lab: application certificate", "%v", err)
+	}
 	emu, err := entratest.NewServer(entratest.Options{
 		Domain: entraDomain, Addr: net.JoinHostPort(ns2.HostAddr, "0"),
 		KDCs:  []string{net.JoinHostPort(entraAddr, "88")},
 		Users: []entratest.User{{UPN: l.carol.upn(), Password: l.carol.password}},
 		SPNs:  []string{"cifs/" + entraAccount},
+		Apps:  []entratest.App{l.app}, ManagedIdentities: []entratest.Identity{{}},
+		SMBOAuth: &entratest.SMBOAuth{KDCs: []string{net.JoinHostPort(filesAddr, "88")}, ClientPassword: filesPW,
+			Accounts: []entratest.Account{{Name: oauthAccount}}},
 	})
 	if err != nil {
 		return fail("lab: Entra emulator", "%v", err)
@@ -376,5 +416,33 @@ func (l *lab) start(ctx context.Context) error {
 	fmt.Printf("Entra emulator (smbkrb's entra/entratest) at %s, tenant %s (%s)\n", emu.URL, emu.Tenant, entraDomain)
 	fmt.Printf("    OpenID, device code, device registration, PRT with cloud TGT, KDC proxy to %s:88\n", entraAddr)
 	fmt.Printf("    user %s, random password\n", l.carol.upn())
+	fmt.Printf("Samba AD DC provisioned as realm %s, playing the storage account %s (started in %v)\n", l.files.Realm, oauthAccount, files.took.Round(100*time.Millisecond))
+	fmt.Printf("    SMB3 :445 on %s; user AzureFileClient, whose service tickets the emulated file endpoint hands out for OAuth tokens\n", l.files.Addr)
+	fmt.Printf("    the emulator knows application %s (certificate in $HOME/app.pem) and a managed identity at %s\n", l.app.ClientID, emu.IdentityEndpoint)
 	return nil
+}
+
+// newApp is an application with a self-signed certificate, and the PEM of
+// the certificate and its key.
+func newApp(name string) (entratest.App, []byte, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return entratest.App{}, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return entratest.App{}, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return entratest.App{}, nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return entratest.App{}, nil, err
+	}
+	pemData := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...)
+	return entratest.App{ClientID: "5e0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", Certificate: cert}, pemData, nil
 }

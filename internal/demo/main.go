@@ -17,6 +17,9 @@
 //     Entra emulator: register the device (device-code sign-in), sign in
 //     for a cloud TGT, and move a file to the emulated storage account,
 //     all over HTTPS from a namespace whose port 88 is rejected.
+//   - Act 5: Azure Files SMB OAuth: an application (certificate) and a
+//     managed identity exchange access tokens for service tickets at the
+//     emulated file endpoint; no KDC is configured at all.
 //
 // The CLI runs with -v, so the transcript shows the principal, the tickets,
 // the SMB dialect, signing and encryption, bytes and sha256. A summary table
@@ -109,7 +112,7 @@ func (d *demo) play(ctx context.Context) error {
 	}
 	d.sh = newShell(d.lab.bin, d.lab.home)
 	d.sh.secrets = []string{d.lab.alice.password, d.lab.bob.password, d.lab.carol.password}
-	for _, act := range []func(context.Context) error{d.setup, d.act1, d.act2, d.act3, d.act4} {
+	for _, act := range []func(context.Context) error{d.setup, d.act1, d.act2, d.act3, d.act4, d.act5} {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -472,6 +475,66 @@ func (d *demo) act4(ctx context.Context) error {
 	}
 	proved("Act 4: %s got a cloud TGT for %s over HTTPS (register %d requests, sign-in %d, put+get %d: the TGS through the KDC proxy),\n   and moved 3 MiB byte-exact to %s over SMB %s, encrypted with %s; port 88 was never reachable.",
 		u.upn(), entra.KerberosRealm, registerTrips, loginTrips, fileTrips, entraAccount, enc.dialect, enc.cipher)
+	return nil
+}
+
+// oauthConfig is the configuration of the SMB OAuth act: the tenant (for
+// the application's tokens), the emulator's endpoints, the account. No
+// realm and no KDC.
+const oauthConfig = `# smbkrb settings for Azure Files SMB OAuth: no realm, no KDC
+entra-tenant %[1]s
+# the emulator's endpoints and CA; for Microsoft's cloud leave these out
+entra-authority %[2]s
+oauth-endpoint %[2]s/files/{account}
+ca entra-ca.pem
+# the application's certificate and key (mode 0600)
+oauth-client-id %[3]s
+oauth-cert app.pem
+# the storage account, as this network reaches it
+addr %[4]s=%[5]s
+`
+
+func (d *demo) act5(ctx context.Context) error {
+	const act = "act 5"
+	emu := d.lab.emu
+	heading("Act 5: Azure Files SMB OAuth: an application and a managed identity, no user and no KDC")
+	note("the storage account %s exchanges OAuth tokens for https://storage.azure.com for Kerberos service tickets", oauthAccount)
+	conf := fmt.Sprintf(oauthConfig, emu.Tenant, emu.URL, d.lab.app.ClientID, oauthAccount, filesAddr)
+	confPath := filepath.Join(d.lab.home, "oauth.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return fail(act+": write oauth.conf", "%v", err)
+	}
+	fmt.Println("$ cat ~/oauth.conf")
+	printFile(conf)
+	cfg := []string{"--config", confPath}
+	if err := d.makeFile("telemetry.bin", 2<<20+999); err != nil {
+		return fail(act+": make a file", "%v", err)
+	}
+	note("the application signs a client assertion with its certificate (MSAL), gets a token, exchanges it for a ticket for cifs/%s", oauthAccount)
+	before := emu.Requests("kerbticket")
+	enc, err := d.roundTrip(ctx, act, user{name: "AzureFileClient", realm: entra.FilesRealm}, "telemetry.bin", "//"+oauthAccount+"/encrypted/telemetry.bin", "telemetry.back.bin",
+		cmd{args: cfg, want: []string{shareWant("encrypted", true), "SPN cifs/" + oauthAccount + "@" + entra.FilesRealm}})
+	if err != nil {
+		return err
+	}
+	exchanges := emu.Requests("kerbticket") - before
+	if exchanges != 1 {
+		return fail(act+": put and get", "%d ticket exchanges, want 1 (put exchanges, get reuses the ticket)", exchanges)
+	}
+	note("the ticket is kept (FILE: cache, mode 0600) until five minutes before it ends; klist shows it")
+	if _, err := d.sh.run(ctx, cmd{step: act + ": klist", args: []string{"klist"}, want: []string{"SMB OAuth tickets", "cifs/" + oauthAccount + "@" + entra.FilesRealm}}); err != nil {
+		return err
+	}
+	note("the same account as the host's managed identity (App Service style: IDENTITY_ENDPOINT and IDENTITY_HEADER), in a cache of its own")
+	miCache := "FILE:" + filepath.Join(d.lab.home, "krb5cc_mi")
+	if _, err := d.sh.run(ctx, cmd{step: act + ": ls with the managed identity",
+		env:  []string{"IDENTITY_ENDPOINT=" + emu.IdentityEndpoint, "IDENTITY_HEADER=" + emu.IdentityHeader},
+		args: []string{"ls", "-l", "-v", "--config", confPath, "--oauth-client-id=", "--managed-identity", "--cache", miCache, "//" + oauthAccount + "/encrypted"},
+		want: []string{"exchanged an access token", "telemetry.bin"}}); err != nil {
+		return err
+	}
+	proved("Act 5: an application (%d exchange for put+get) and a managed identity got service tickets for %s from the file endpoint,\n   with no KDC configured, and the file moved byte-exact over SMB %s, encrypted with %s.",
+		exchanges, oauthAccount, enc.dialect, enc.cipher)
 	return nil
 }
 

@@ -33,13 +33,16 @@ type shell struct {
 }
 
 func newShell(bin, home string) *shell {
-	env := labtool.Env("KRB5", "SMBKRB", "HOME=", "XDG_")
+	env := labtool.Env("KRB5", "SMBKRB", "HOME=", "XDG_", "STATE_DIRECTORY=", "IDENTITY_")
 	env = append(env,
 		"HOME="+home,
 		"KRB5CCNAME=FILE:"+home+"/krb5cc",
 		// An empty MIT profile: nothing of the machine's /etc/krb5.conf
 		// can help (smbkrb does not read it anyway).
 		"KRB5_CONFIG="+home+"/.empty-krb5.conf",
+		// smbkrb's state (device identity, SMB OAuth tickets) under the
+		// demo's home, not /var/lib/smbkrb.
+		"STATE_DIRECTORY="+home+"/.local/state/smbkrb",
 	)
 	return &shell{bin: bin, home: home, env: env}
 }
@@ -60,6 +63,8 @@ type cmd struct {
 	// onLine, if set, sees every output line as it comes (the demo plays
 	// the user of a device-code sign-in with it).
 	onLine func(line string)
+	// env are more environment variables, shown on the command line.
+	env []string
 }
 
 // result is what a command gave.
@@ -90,6 +95,13 @@ func (s *shell) show(text string) string {
 // printCommand prints "$ command line".
 func (s *shell) printCommand(c cmd) {
 	line := "smbkrb " + strings.Join(c.args, " ")
+	if len(c.env) > 0 {
+		var names []string
+		for _, e := range c.env {
+			names = append(names, e[:strings.IndexByte(e, '=')]+"=...")
+		}
+		line = strings.Join(names, " ") + " " + line
+	}
 	if c.ns != nil {
 		line = "ip netns exec " + c.ns.Name + " " + line
 	}
@@ -118,7 +130,7 @@ func (s *shell) run(ctx context.Context, c cmd) (result, error) {
 	} else {
 		x = exec.CommandContext(ctx, s.bin, c.args...)
 	}
-	x.Env = s.env
+	x.Env = append(append([]string{}, s.env...), c.env...)
 	x.Dir = s.home
 	// Stopped (Ctrl-C, timeout) the way a user stops it: SIGINT, on
 	// which the CLI cleans up (a half-written temporary file); killed if
