@@ -21,6 +21,13 @@
 // server does not encrypt is refused with ErrPolicy rather than used
 // signed only.
 //
+// A Session outlives its ticket: when the server expires it
+// (STATUS_NETWORK_SESSION_EXPIRED), it authenticates again with a new
+// ticket from the Dialer's credentials on a new connection, mounts its
+// shares again, reopens open files and retries the request, so a long
+// transfer or a long-running process goes on. Every dial asks the
+// credentials first, so a ticket near its end is replaced before use.
+//
 // A Session mounts Shares. A Share has the operations of a file system:
 // Stat, ReadDir, Open (a streaming io.Reader, io.ReaderAt, io.Seeker),
 // Get and Put (several requests in flight, bounded memory, progress),
