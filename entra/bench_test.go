@@ -142,3 +142,69 @@ func signInB(b *testing.B, c *entra.Client, k *krb5.Context) *entra.Session {
 	b.Cleanup(s.Close)
 	return s
 }
+
+// BenchmarkSMBOAuthFromToken is SMB OAuth from an access token in hand to
+// an open SMB session: the exchange at the file endpoint, the KRB-CRED
+// into a new cache, session setup, tree connect.
+func BenchmarkSMBOAuthFromToken(b *testing.B) {
+	c, err := entra.NewClient(lab.emu.Config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := c.ClientSecretTokens(lab.app.ClientID, lab.app.Secret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := src.Token(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := oauthKerberos(b)
+	before := lab.emu.Requests("")
+	n := 0
+	for b.Loop() {
+		o := c.SMBOAuth(entra.StaticToken(tok))
+		o.Endpoint = lab.emu.FileEndpoint()
+		cc, err := k.NewMemoryCCache()
+		if err != nil {
+			b.Fatal(err)
+		}
+		openClose(b, &smb.Dialer{Kerberos: k, CCache: cc, Credentials: o}, oauthServer(oauthAcct))
+		cc.Destroy()
+		n++
+	}
+	b.ReportMetric(float64(lab.emu.Requests("")-before)/float64(n), "https/op")
+}
+
+// BenchmarkSMBOAuthCold adds the token: a new MSAL client each time, a
+// client assertion signed with the application's certificate, the token
+// request, then the exchange and the session.
+func BenchmarkSMBOAuthCold(b *testing.B) {
+	c, err := entra.NewClient(lab.emu.Config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	certs, key, err := entra.ParseCertificateKey(lab.appKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := oauthKerberos(b)
+	before := lab.emu.Requests("")
+	n := 0
+	for b.Loop() {
+		ts, err := c.ClientCertificateTokens(lab.app.ClientID, certs, key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		o := c.SMBOAuth(ts)
+		o.Endpoint = lab.emu.FileEndpoint()
+		cc, err := k.NewMemoryCCache()
+		if err != nil {
+			b.Fatal(err)
+		}
+		openClose(b, &smb.Dialer{Kerberos: k, CCache: cc, Credentials: o}, oauthServer(oauthAcct))
+		cc.Destroy()
+		n++
+	}
+	b.ReportMetric(float64(lab.emu.Requests("")-before)/float64(n), "https/op")
+}
