@@ -171,7 +171,7 @@ func run(m *testing.M) int {
 	if err := lab.files.AddUser("AzureFileClient", filesPW); err != nil {
 		return fail("AzureFileClient", err)
 	}
-	if lab.app, lab.appKey, err = newApp("smbkrb-test-app"); err != nil {
+	if lab.app, lab.appKey, err = entratest.NewApp(objectIDFor("smbkrb-test-app"), "smbkrb-test-app"); err != nil {
 		return fail("application certificate", err)
 	}
 	lab.app.Secret = labtool.Password()

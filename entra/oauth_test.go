@@ -3,14 +3,9 @@ package entra_test
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"testing"
 	"time"
@@ -27,31 +22,6 @@ func objectIDFor(name string) string {
 	h := sha256.Sum256([]byte(name))
 	x := hex.EncodeToString(h[:16])
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
-}
-
-// newApp is an application with a self-signed certificate, and the PEM
-// of that certificate and its key (as a device would keep them).
-func newApp(name string) (entratest.App, []byte, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	pemData := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...)
-	return entratest.App{ClientID: objectIDFor(name), Certificate: cert}, pemData, nil
 }
 
 // oauthServer is the SMB OAuth storage account, reached over the root

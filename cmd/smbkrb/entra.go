@@ -369,6 +369,30 @@ type entraStatusJSON struct {
 	TopLevel   []string `json:"kerberos_top_level_names,omitempty"`
 }
 
+// entraStatusOf describes the device d in dir and its saved sign-in.
+func entraStatusOf(dir string, d *entra.Device, now time.Time) (entraStatusJSON, error) {
+	out := entraStatusJSON{Dir: dir, Tenant: d.Tenant, DeviceID: d.ID}
+	s, err := entra.LoadSession(dir, d)
+	if errors.Is(err, entra.ErrNoSession) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	defer s.Close()
+	in := s.Info()
+	out.SignedIn, out.User = true, in.User
+	out.PRTExpires = in.PRTExpires.UTC().Format(time.RFC3339)
+	out.TopLevel = in.TopLevelNames
+	if in.Client != "" {
+		out.Client = in.Client
+		out.TGTStart = in.TGTStart.UTC().Format(time.RFC3339)
+		out.TGTEnd = in.TGTEnd.UTC().Format(time.RFC3339)
+		out.TGTExpired = !now.Before(in.TGTEnd)
+	}
+	return out, nil
+}
+
 func (a *app) entraStatus(o *options) error {
 	dir, err := o.entraDir()
 	if err != nil {
@@ -378,23 +402,9 @@ func (a *app) entraStatus(o *options) error {
 	if err != nil {
 		return err
 	}
-	out := entraStatusJSON{Dir: dir, Tenant: d.Tenant, DeviceID: d.ID}
-	s, err := entra.LoadSession(dir, d)
-	if err != nil && !errors.Is(err, entra.ErrNoSession) {
+	out, err := entraStatusOf(dir, d, time.Now())
+	if err != nil {
 		return err
-	}
-	if s != nil {
-		defer s.Close()
-		in := s.Info()
-		out.SignedIn, out.User = true, in.User
-		out.PRTExpires = in.PRTExpires.UTC().Format(time.RFC3339)
-		out.TopLevel = in.TopLevelNames
-		if in.Client != "" {
-			out.Client = in.Client
-			out.TGTStart = in.TGTStart.UTC().Format(time.RFC3339)
-			out.TGTEnd = in.TGTEnd.UTC().Format(time.RFC3339)
-			out.TGTExpired = !time.Now().Before(in.TGTEnd)
-		}
 	}
 	if o.json {
 		return a.printJSON(out)

@@ -211,19 +211,11 @@ func (a *app) klistEntra(k *krb5.Context, o *options, now time.Time) (*klistEntr
 	if err != nil {
 		return nil, nil
 	}
-	out := &klistEntraJSON{entraStatusJSON: entraStatusJSON{Dir: dir, Tenant: d.Tenant, DeviceID: d.ID}, Tickets: []ticketJSON{}}
-	if s, err := entra.LoadSession(dir, d); err == nil {
-		in := s.Info()
-		s.Close()
-		out.SignedIn, out.User = true, in.User
-		out.PRTExpires = in.PRTExpires.UTC().Format(time.RFC3339)
-		if in.Client != "" {
-			out.Client = in.Client
-			out.TGTStart = in.TGTStart.UTC().Format(time.RFC3339)
-			out.TGTEnd = in.TGTEnd.UTC().Format(time.RFC3339)
-			out.TGTExpired = !now.Before(in.TGTEnd)
-		}
+	st, err := entraStatusOf(dir, d, now)
+	if err != nil {
+		return nil, err
 	}
+	out := &klistEntraJSON{entraStatusJSON: st, Tickets: []ticketJSON{}}
 	name, err := o.entraCacheName()
 	if err != nil {
 		return out, nil

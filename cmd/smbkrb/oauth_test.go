@@ -2,20 +2,14 @@ package main
 
 import (
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/entra/entratest"
@@ -65,7 +59,7 @@ func startOAuthLab(t *testing.T) {
 		if l.err = l.dc.AddUser("AzureFileClient", pw); l.err != nil {
 			return
 		}
-		if l.app, l.appPEM, l.err = selfSignedApp("smbkrb-cli-app"); l.err != nil {
+		if l.app, l.appPEM, l.err = entratest.NewApp("5e0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", "smbkrb-cli-app"); l.err != nil {
 			return
 		}
 		l.noRole = entratest.App{ClientID: "0b9d3c0e-4b1f-4b8e-9a52-1c2d3e4f5a6b", Secret: labtool.Password(), NoSMBRole: true}
@@ -85,28 +79,6 @@ func startOAuthLab(t *testing.T) {
 	if l.err != nil {
 		t.Fatalf("SMB OAuth lab: %v", l.err)
 	}
-}
-
-// selfSignedApp is an application with a self-signed certificate, and the
-// PEM of the certificate and its key.
-func selfSignedApp(name string) (entratest.App, []byte, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	cert, _ := x509.ParseCertificate(der)
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	return entratest.App{ClientID: "5e0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", Certificate: cert},
-		append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...), nil
 }
 
 // oauthConfig writes c's configuration for the emulated tenant and the

@@ -2,13 +2,18 @@ package entratest
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"encoding/xml"
 	"fmt"
+	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,6 +38,33 @@ type App struct {
 	// NoSMBRole means the identity has no SMB data role on the storage
 	// accounts: the ticket exchange answers 403.
 	NoSMBRole bool
+}
+
+// NewApp is an application with a fresh self-signed certificate (RSA
+// 2048, valid a day), as a test registers one, and the PEM of that
+// certificate and its private key, as the application keeps them.
+func NewApp(clientID, name string) (App, []byte, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return App{}, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return App{}, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return App{}, nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return App{}, nil, err
+	}
+	defer clear(kder)
+	pemData := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...)
+	return App{ClientID: clientID, Certificate: cert}, pemData, nil
 }
 
 // Identity is a managed identity of the emulated Azure host.

@@ -2,14 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -352,7 +346,7 @@ func (l *lab) start(ctx context.Context) error {
 	if err := welcome(l.files, "Azure Files with SMB OAuth"); err != nil {
 		return fail("lab: share files", "%v", err)
 	}
-	if l.app, l.appPEM, err = newApp("plant-telemetry"); err != nil {
+	if l.app, l.appPEM, err = entratest.NewApp("5e0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", "plant-telemetry"); err != nil {
 		return fail("lab: application certificate", "%v", err)
 	}
 	if err := os.WriteFile(filepath.Join(l.home, "app.pem"), l.appPEM, 0o600); err != nil {
@@ -420,29 +414,4 @@ func (l *lab) start(ctx context.Context) error {
 	fmt.Printf("    SMB3 :445 on %s; user AzureFileClient, whose service tickets the emulated file endpoint hands out for OAuth tokens\n", l.files.Addr)
 	fmt.Printf("    the emulator knows application %s (certificate in $HOME/app.pem) and a managed identity at %s\n", l.app.ClientID, emu.IdentityEndpoint)
 	return nil
-}
-
-// newApp is an application with a self-signed certificate, and the PEM of
-// the certificate and its key.
-func newApp(name string) (entratest.App, []byte, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return entratest.App{}, nil, err
-	}
-	pemData := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...)
-	return entratest.App{ClientID: "5e0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", Certificate: cert}, pemData, nil
 }
