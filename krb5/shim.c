@@ -1,6 +1,7 @@
 /* The C side of package krb5. See shim.h for the contract. Small and
  * boring on purpose: each function is one MIT operation plus the error text
  * and the copies Go needs. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <profile.h>
