@@ -19,6 +19,22 @@
 // /run/samba. Tools that talk to winbindd (wbinfo, smbstatus) must run
 // inside that namespace: see DC.InNamespace.
 //
+// Facts found with these DCs that tests must plan for:
+//
+//   - Only one DC can listen on a given extra address (ExtraAddrs): every
+//     service binds it, so two DCs on one namespace's host address fail to
+//     start. Give each DC that a namespace must reach a namespace of its
+//     own.
+//   - The KDC refuses a service ticket from a TGT with less than about five
+//     minutes left ("Ticket expired" at the TGS): tickets shorter than that
+//     cannot be used, so a test of ticket expiry takes over five minutes.
+//   - smbd expires an SMB session at its ticket's end: the next request is
+//     answered STATUS_NETWORK_SESSION_EXPIRED.
+//   - A DC of realm KERBEROS.MICROSOFTONLINE.COM or
+//     FILES.AZURE.STORAGE.MICROSOFT.COM plays an Azure Files account when
+//     the account's cifs/ SPN is on the DC's own machine account
+//     (ExtraSPNs).
+//
 // It needs root and the Debian packages samba, samba-ad-dc, winbind,
 // iproute2 and util-linux (unshare, nsenter); .ci/run installs them.
 package samba
