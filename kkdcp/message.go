@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/smbkrb/smbkrb/internal/der"
 )
 
 // MS-KKDCP section 2.2.2:
@@ -86,7 +88,7 @@ func (m *Message) Marshal() ([]byte, error) {
 		body = appendTLV(body, tagTargetDomain, appendTLV(nil, tagGeneralString, []byte(m.TargetDomain)))
 	}
 	if m.DCLocatorHint != nil {
-		body = appendTLV(body, tagDCLocatorHint, appendTLV(nil, tagInteger, appendInteger(nil, *m.DCLocatorHint)))
+		body = appendTLV(body, tagDCLocatorHint, appendTLV(nil, tagInteger, der.AppendInt(nil, *m.DCLocatorHint)))
 	}
 	out := appendTLV(nil, tagSequence, body)
 	if len(out) > maxEncodedLen {
@@ -178,7 +180,7 @@ func unmarshal(b []byte) (*Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		v, err := parseInteger(content)
+		v, err := der.ParseInt(content)
 		if err != nil {
 			return nil, fmt.Errorf("dclocator-hint: %w", err)
 		}
@@ -221,93 +223,9 @@ func readExplicit(field []byte, want byte, what string) ([]byte, error) {
 // its content and the bytes after it. Only single-byte identifiers occur in a
 // KDC-PROXY-MESSAGE, so any other identifier is a wrong tag.
 func readTLV(b []byte, want byte, what string) (content, rest []byte, err error) {
-	if len(b) == 0 {
-		return nil, nil, fmt.Errorf("truncated: %s missing", what)
-	}
-	if b[0] != want {
-		return nil, nil, fmt.Errorf("%s: expected tag 0x%02x, found 0x%02x", what, want, b[0])
-	}
-	if len(b) < 2 {
-		return nil, nil, fmt.Errorf("truncated: %s has no length", what)
-	}
-	l := int(b[1])
-	b = b[2:]
-	switch {
-	case l < 0x80:
-		// Short form.
-	case l == 0x80:
-		return nil, nil, fmt.Errorf("%s: indefinite length is not DER", what)
-	default:
-		n := l & 0x7f
-		if n > 4 {
-			return nil, nil, fmt.Errorf("%s: length of %d bytes is too large", what, n)
-		}
-		if len(b) < n {
-			return nil, nil, fmt.Errorf("truncated: %s length", what)
-		}
-		if b[0] == 0 {
-			return nil, nil, fmt.Errorf("%s: length has a leading zero byte, not DER", what)
-		}
-		l = 0
-		for _, c := range b[:n] {
-			l = l<<8 | int(c)
-		}
-		if l < 0x80 {
-			return nil, nil, fmt.Errorf("%s: long-form length %d, not DER", what, l)
-		}
-		b = b[n:]
-	}
-	if l > len(b) {
-		return nil, nil, fmt.Errorf("truncated: %s says %d bytes, %d remain", what, l, len(b))
-	}
-	return b[:l], b[l:], nil
+	_, content, rest, err = der.Read(b, want, 4, what)
+	return content, rest, err
 }
 
 // appendTLV appends a DER element with the given single-byte tag.
-func appendTLV(dst []byte, tag byte, content []byte) []byte {
-	dst = append(dst, tag)
-	l := len(content)
-	switch {
-	case l < 0x80:
-		dst = append(dst, byte(l))
-	case l <= 0xff:
-		dst = append(dst, 0x81, byte(l))
-	case l <= 0xffff:
-		dst = append(dst, 0x82, byte(l>>8), byte(l))
-	case l <= 0xffffff:
-		dst = append(dst, 0x83, byte(l>>16), byte(l>>8), byte(l))
-	default:
-		dst = append(dst, 0x84, byte(l>>24), byte(l>>16), byte(l>>8), byte(l))
-	}
-	return append(dst, content...)
-}
-
-// appendInteger appends the minimal two's-complement content octets of v.
-func appendInteger(dst []byte, v int64) []byte {
-	n := 1
-	for x := v; x > 127 || x < -128; x >>= 8 {
-		n++
-	}
-	for i := n - 1; i >= 0; i-- {
-		dst = append(dst, byte(v>>(8*i)))
-	}
-	return dst
-}
-
-// parseInteger decodes minimal two's-complement content octets that fit in
-// an int64.
-func parseInteger(b []byte) (int64, error) {
-	switch {
-	case len(b) == 0:
-		return 0, errors.New("empty INTEGER")
-	case len(b) > 8:
-		return 0, fmt.Errorf("INTEGER of %d bytes does not fit in 64 bits", len(b))
-	case len(b) > 1 && (b[0] == 0x00 && b[1]&0x80 == 0 || b[0] == 0xff && b[1]&0x80 != 0):
-		return 0, errors.New("INTEGER is not minimally encoded")
-	}
-	v := int64(int8(b[0])) // sign-extend the first byte
-	for _, c := range b[1:] {
-		v = v<<8 | int64(c)
-	}
-	return v, nil
-}
+func appendTLV(dst []byte, tag byte, content []byte) []byte { return der.Append(dst, tag, content) }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/smbkrb/smbkrb/internal/der"
 )
 
 // hx decodes hex with spaces, for DER written out by hand.
@@ -134,10 +136,10 @@ func TestIntegerEncoding(t *testing.T) {
 		{-1 << 63, "80 00 00 00 00 00 00 00"},
 	} {
 		want := hx(tc.der)
-		if got := appendInteger(nil, tc.v); !bytes.Equal(got, want) {
+		if got := der.AppendInt(nil, tc.v); !bytes.Equal(got, want) {
 			t.Errorf("appendInteger(%d) = %x, want %x", tc.v, got, want)
 		}
-		if got, err := parseInteger(want); err != nil || got != tc.v {
+		if got, err := der.ParseInt(want); err != nil || got != tc.v {
 			t.Errorf("parseInteger(%x) = %d, %v; want %d", want, got, err, tc.v)
 		}
 	}

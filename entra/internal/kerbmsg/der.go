@@ -1,9 +1,10 @@
 package kerbmsg
 
 import (
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/smbkrb/smbkrb/internal/der"
 )
 
 // DER identifiers used by the messages here. Every Kerberos tag number is
@@ -55,50 +56,15 @@ func (d *decoder) next(tag byte, what string) ([]byte, error) {
 }
 
 // nextRaw reads one element of identifier tag and returns it whole (for
-// fields kept as raw DER) and its content.
+// fields kept as raw DER) and its content. Three length bytes reach
+// 16 MiB, past maxMessageLen: a longer length is refused.
 func (d *decoder) nextRaw(tag byte, what string) (whole, content []byte, err error) {
-	b := d.b
-	if len(b) == 0 {
-		return nil, nil, fmt.Errorf("%s: missing", what)
+	whole, content, rest, err := der.Read(d.b, tag, 3, what)
+	if err != nil {
+		return nil, nil, err
 	}
-	if b[0] != tag {
-		return nil, nil, fmt.Errorf("%s: expected tag 0x%02x, found 0x%02x", what, tag, b[0])
-	}
-	if len(b) < 2 {
-		return nil, nil, fmt.Errorf("%s: truncated before its length", what)
-	}
-	l := int(b[1])
-	hdr := 2
-	switch {
-	case l < 0x80:
-	case l == 0x80:
-		return nil, nil, fmt.Errorf("%s: indefinite length is not DER", what)
-	default:
-		n := l & 0x7f
-		if n > 3 {
-			// 3 length bytes reach 16 MiB, past maxMessageLen.
-			return nil, nil, fmt.Errorf("%s: length of %d bytes is too large", what, n)
-		}
-		if len(b) < 2+n {
-			return nil, nil, fmt.Errorf("%s: truncated in its length", what)
-		}
-		if b[2] == 0 {
-			return nil, nil, fmt.Errorf("%s: length has a leading zero byte, not DER", what)
-		}
-		l = 0
-		for _, c := range b[2 : 2+n] {
-			l = l<<8 | int(c)
-		}
-		if l < 0x80 {
-			return nil, nil, fmt.Errorf("%s: long-form length %d, not DER", what, l)
-		}
-		hdr += n
-	}
-	if l > len(b)-hdr {
-		return nil, nil, fmt.Errorf("%s: truncated: says %d bytes, %d remain", what, l, len(b)-hdr)
-	}
-	d.b = b[hdr+l:]
-	return b[:hdr+l], b[hdr : hdr+l], nil
+	d.b = rest
+	return whole, content, nil
 }
 
 // explicit reads an EXPLICIT [n] field, which holds exactly one element of
@@ -133,31 +99,13 @@ func (d *decoder) end(what string) error {
 	return nil
 }
 
-// parseInt decodes minimal two's-complement INTEGER content that fits in
-// an int64.
-func parseInt(b []byte) (int64, error) {
-	switch {
-	case len(b) == 0:
-		return 0, errors.New("empty INTEGER")
-	case len(b) > 8:
-		return 0, fmt.Errorf("INTEGER of %d bytes is too large", len(b))
-	case len(b) > 1 && (b[0] == 0x00 && b[1]&0x80 == 0 || b[0] == 0xff && b[1]&0x80 != 0):
-		return 0, errors.New("INTEGER is not minimally encoded")
-	}
-	v := int64(int8(b[0]))
-	for _, c := range b[1:] {
-		v = v<<8 | int64(c)
-	}
-	return v, nil
-}
-
 // readInt32 reads an EXPLICIT [n] Int32.
 func (d *decoder) readInt32(n byte, what string) (int32, error) {
 	c, err := d.explicit(n, tagInteger, what)
 	if err != nil {
 		return 0, err
 	}
-	v, err := parseInt(c)
+	v, err := der.ParseInt(c)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
@@ -175,7 +123,7 @@ func (d *decoder) readUInt32(n byte, what string) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	v, err := parseInt(c)
+	v, err := der.ParseInt(c)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
@@ -261,46 +209,11 @@ func (d *decoder) readFlags(n byte, what string) (uint32, error) {
 // Encoding. The builders return whole elements; they cannot fail, so the
 // checks that can are in the Marshal methods.
 
-func tlv(tag byte, parts ...[]byte) []byte {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	out := make([]byte, 0, n+6)
-	out = append(out, tag)
-	switch {
-	case n < 0x80:
-		out = append(out, byte(n))
-	case n <= 0xff:
-		out = append(out, 0x81, byte(n))
-	case n <= 0xffff:
-		out = append(out, 0x82, byte(n>>8), byte(n))
-	case n <= 0xffffff:
-		out = append(out, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	default:
-		// Larger than any decoder here accepts; Marshal methods refuse
-		// the result, but it is at least well formed.
-		out = append(out, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
+func tlv(tag byte, parts ...[]byte) []byte { return der.Append(nil, tag, parts...) }
 
 func explicitField(n byte, element []byte) []byte { return tlv(ctx(n), element) }
 
-func intElement(v int64) []byte {
-	n := 1
-	for x := v; x > 127 || x < -128; x >>= 8 {
-		n++
-	}
-	c := make([]byte, n)
-	for i := range c {
-		c[i] = byte(v >> (8 * (n - 1 - i)))
-	}
-	return tlv(tagInteger, c)
-}
+func intElement(v int64) []byte { return tlv(tagInteger, der.AppendInt(nil, v)) }
 
 func stringElement(s string) []byte { return tlv(tagGeneralString, []byte(s)) }
 
