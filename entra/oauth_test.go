@@ -198,11 +198,9 @@ func TestSMBOAuthErrors(t *testing.T) {
 // with a fresh ticket: a file opened before the expiry still reads, and an
 // upload that straddles it completes byte-exact. Service tickets
 // shorter than about 5 minutes are refused by the lab's KDC, so this
-// takes over 5 minutes; -short skips it.
+// takes over 5 minutes.
 func TestSMBOAuthRenewal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes over 5 minutes (a ticket lifetime)")
-	}
+	// The other tests run beside it.
 	t.Parallel()
 	// An emulator of its own: other tests move the shared one's clock.
 	emu, err := entratest.NewServer(entratest.Options{

@@ -12,11 +12,13 @@
 // and gets a random multi-MiB file; the bytes must come back identical
 // (sha256).
 //
-// The tests run only when SMBKRB_CROSS_DIR names the directory the
-// toolchain scripts wrote (build/cross); `make cross-test` builds the
-// binaries and sets it. Without it the tests skip, so that a plain
-// `go test ./...` does not need cross compilers, qemu and a few minutes
-// of emulation; with it, a missing binary is a failure, never a skip.
+// The tests build only with the crosstest build tag, and need
+// SMBKRB_CROSS_DIR to name the directory the toolchain scripts wrote
+// (build/cross): `make cross-test` builds the binaries, sets it and runs
+// `go test -tags crosstest`. A plain `go test ./...` finds no tests here,
+// so it does not need cross compilers, qemu and a few minutes of
+// emulation; with the tag, a missing directory or binary is a failure,
+// never a skip.
 //
 // The package lives under toolchains/ because it tests what toolchains/
 // produces; it has no code of its own outside its tests.

@@ -1,3 +1,5 @@
+//go:build crosstest
+
 package crosstest
 
 import (

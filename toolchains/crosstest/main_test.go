@@ -1,3 +1,5 @@
+//go:build crosstest
+
 package crosstest
 
 import (
@@ -16,10 +18,11 @@ import (
 )
 
 // dirEnv names the directory the toolchain scripts wrote (build/cross).
-// The tests skip without it and fail when a binary is missing from it:
-// `make cross-test` builds the binaries and sets it, CI runs that target,
-// and a developer's plain `go test ./...` neither needs the cross
-// compilers nor spends minutes under emulation.
+// These tests build only with the crosstest build tag: `make cross-test`
+// builds the binaries, sets dirEnv and runs them with -tags crosstest (CI
+// runs that target), and a plain `go test ./...` neither needs the cross
+// compilers nor spends minutes under emulation. With the tag, a missing
+// dirEnv or binary fails the tests.
 const dirEnv = "SMBKRB_CROSS_DIR"
 
 // binary is one cross-built CLI binary under test.
@@ -54,12 +57,12 @@ var binaries = []binary{
 	{target: "linux-arm64", file: "smbkrb-static", machine: elf.EM_AARCH64, class: elf.ELFCLASS64, binfmt: "qemu-aarch64", static: true},
 }
 
-// crossDir is SMBKRB_CROSS_DIR; without it the test skips.
+// crossDir is SMBKRB_CROSS_DIR; without it the test fails.
 func crossDir(t *testing.T) string {
 	t.Helper()
 	d := os.Getenv(dirEnv)
 	if d == "" {
-		t.Skipf("%s is not set: `make cross-test` builds the cross binaries and runs these tests", dirEnv)
+		t.Fatalf("%s is not set: `make cross-test` builds the cross binaries and runs these tests", dirEnv)
 	}
 	abs, err := filepath.Abs(d)
 	if err != nil {

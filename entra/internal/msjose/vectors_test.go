@@ -7,15 +7,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// The vectors in testdata/vectors.json are computed by testdata/gen_vectors.py
+// The vectors are computed (at the start of every run, by TestMain) by testdata/gen_vectors.py
 // with python3-cryptography, independently of this package.
 type vectors struct {
 	KDF []struct {
@@ -84,9 +86,34 @@ type vectors struct {
 	} `json:"rsa_blob_bad"`
 }
 
+// vectorDir holds what testdata/gen_vectors.py wrote for this run: the
+// vectors and the test keys and certificates they use. TestMain fills it.
+var vectorDir string
+
+// TestMain computes the vectors with python3-cryptography into a fresh
+// directory, so that no key is kept in the repository and the Go code is
+// checked against an independent implementation on every run.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "msjose-vectors-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cmd := exec.Command("/usr/bin/python3", filepath.Join("testdata", "gen_vectors.py"), dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		fmt.Fprintf(os.Stderr, "msjose: computing the test vectors with python3-cryptography (.ci/install-deps installs it): %v\n%s", err, out)
+		os.Exit(1)
+	}
+	vectorDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 func loadVectors(t testing.TB) *vectors {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "vectors.json"))
+	b, err := os.ReadFile(filepath.Join(vectorDir, "vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +135,7 @@ func unhex(t testing.TB, s string) []byte {
 
 func readPEM(t testing.TB, name string) *pem.Block {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join(vectorDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,16 +3,15 @@
 
 Everything here is computed with python3-cryptography (Debian's, 38.x) and the
 standard library, from the formats as ENTRA.md and [MS-OAPXBC] describe them,
-not from the Go code. Run from this directory:
+not from the Go code. The Go tests run it at the start of every run:
 
-    /usr/bin/python3 gen_vectors.py
+    /usr/bin/python3 gen_vectors.py OUTDIR
 
-It writes vectors.json. The RSA keys and certificates (test_*.pem) are TEST
-KEYS made by this script the first time it runs and reused after that, so
-the output changes only where RSA-OAEP and RSA-PSS randomness makes it
-change. The CA key that signs the device certificate is used once and not
-kept. "Random" ctx and IV values come from a fixed SHA-256 stream, so reruns
-are reproducible.
+It writes OUTDIR/vectors.json and the RSA keys and certificates the RSA
+vectors use (test_*.pem): fresh TEST KEYS every run, so no key is ever kept
+in the repository. The CA key that signs the device certificate is used once
+and not written. "Random" ctx and IV values come from a fixed SHA-256 stream,
+so everything but the RSA parts is the same from run to run.
 """
 
 import base64
@@ -22,6 +21,7 @@ import hmac
 import json
 import os
 import struct
+import sys
 import uuid
 
 import cryptography
@@ -34,6 +34,9 @@ from cryptography.hazmat.primitives.kdf.kbkdf import CounterLocation, KBKDFHMAC,
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Where the keys, certificates and vectors go: the Go tests pass a fresh
+# temporary directory.
+OUT = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else HERE
 LABEL = b"AzureAD-SecureConversation"
 
 
@@ -99,7 +102,7 @@ def kdf_v2(key, ctx, payload):
 # ---- keys and certificates (test keys only) ------------------------------
 
 def load_or_make_key(name):
-    path = os.path.join(HERE, name)
+    path = os.path.join(OUT, name)
     if os.path.exists(path):
         with open(path, "rb") as f:
             return serialization.load_pem_private_key(f.read(), password=None)
@@ -118,8 +121,8 @@ def load_or_make_key(name):
 
 
 def load_or_make_certs(device_key):
-    ca_path = os.path.join(HERE, "test_ca_cert.pem")
-    dev_path = os.path.join(HERE, "test_device_cert.pem")
+    ca_path = os.path.join(OUT, "test_ca_cert.pem")
+    dev_path = os.path.join(OUT, "test_device_cert.pem")
     if os.path.exists(ca_path) and os.path.exists(dev_path):
         with open(ca_path, "rb") as f:
             ca = x509.load_pem_x509_certificate(f.read())
@@ -377,7 +380,7 @@ def main():
         {"name": "exponent 2^31+1", "blob": hx(blob(tn.n, 2**31 + 1)), "want": "exponent"},
     ]
 
-    with open(os.path.join(HERE, "vectors.json"), "w") as f:
+    with open(os.path.join(OUT, "vectors.json"), "w") as f:
         json.dump(vec, f, indent=1, sort_keys=True)
         f.write("\n")
 
