@@ -263,7 +263,7 @@ func (c *Client) Unregister(ctx context.Context, d *Device) error {
 	if err != nil {
 		return &Error{Op: op, Err: err}
 	}
-	status, body, err := c.doWith(ctx, op, hc, req)
+	status, body, err := roundTrip(ctx, hc, c.cfg.timeout(), c.cfg.UserAgent, op, req)
 	if err != nil {
 		return err
 	}

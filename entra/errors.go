@@ -127,7 +127,6 @@ var aadsts = map[int]error{
 	50058:  ErrMFARequired,
 	70020:  ErrDeclined,
 	70019:  ErrDeclined,
-	70016:  nil, // authorization_pending: not an error of its own
 }
 
 var aadstsRE = regexp.MustCompile(`AADSTS(\d{4,7})`)
@@ -152,7 +151,7 @@ func classify(op string, status int, body oauthError) *Error {
 	} else if m := aadstsRE.FindStringSubmatch(body.Description); m != nil {
 		e.AADSTS, _ = strconv.Atoi(m[1])
 	}
-	if cause, ok := aadsts[e.AADSTS]; ok && cause != nil {
+	if cause, ok := aadsts[e.AADSTS]; ok {
 		e.Err = cause
 	}
 	switch {

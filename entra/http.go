@@ -9,25 +9,32 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // maxReply bounds every reply body: the largest Entra replies (a PRT
 // response with two TGTs) are a few tens of KiB.
 const maxReply = 1 << 20
 
-// do sends req with the client's deadline and returns the status and
-// the body (bounded). Network errors name the host, never the query.
+// do sends req with the client's HTTP client and timeout.
 func (c *Client) do(ctx context.Context, op string, req *http.Request) (int, []byte, error) {
-	return c.doWith(ctx, op, c.http, req)
+	return roundTrip(ctx, c.http, c.cfg.timeout(), c.cfg.UserAgent, op, req)
 }
 
-// doWith is do with another HTTP client.
-func (c *Client) doWith(ctx context.Context, op string, hc *http.Client, req *http.Request) (int, []byte, error) {
-	ctx, cancel := c.withTimeout(ctx)
+// roundTrip sends req with hc, bounded by timeout unless ctx has an
+// earlier deadline, and returns the status and the body (bounded).
+// Network errors name the host, never the query.
+func roundTrip(ctx context.Context, hc *http.Client, timeout time.Duration, userAgent, op string, req *http.Request) (int, []byte, error) {
+	var cancel context.CancelFunc
+	if _, ok := ctx.Deadline(); ok {
+		ctx, cancel = context.WithCancel(ctx)
+	} else {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	}
 	defer cancel()
 	req = req.WithContext(ctx)
-	if c.cfg.UserAgent != "" {
-		req.Header.Set("User-Agent", c.cfg.UserAgent)
+	if userAgent != "" {
+		req.Header.Set("User-Agent", userAgent)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
@@ -54,15 +61,6 @@ func (c *Client) doWith(ctx context.Context, op string, hc *http.Client, req *ht
 		return resp.StatusCode, nil, decodeError(op, fmt.Sprintf("the reply of %s is larger than %d bytes", req.URL.Host, maxReply), nil)
 	}
 	return resp.StatusCode, body, nil
-}
-
-// withTimeout bounds ctx by Config.Timeout unless it has an earlier
-// deadline.
-func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, c.cfg.timeout())
 }
 
 // postForm posts form to u and decodes a 200 JSON reply into out; other

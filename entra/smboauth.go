@@ -162,14 +162,14 @@ func (o *SMBOAuth) exchange(ctx context.Context, account string) ([]byte, FileTi
 	if o.Tokens == nil {
 		return nil, ft, &Error{Op: op, Err: errors.New("SMBOAuth.Tokens is nil: no access tokens")}
 	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
 	tctx := ctx
 	if _, ok := ctx.Deadline(); !ok {
-		t := o.Timeout
-		if t <= 0 {
-			t = 30 * time.Second
-		}
 		var cancel context.CancelFunc
-		tctx, cancel = context.WithTimeout(ctx, t)
+		tctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	tok, err := o.Tokens.Token(tctx)
@@ -194,8 +194,7 @@ func (o *SMBOAuth) exchange(ctx context.Context, account string) ([]byte, FileTi
 	if hc == nil {
 		hc = (&Config{}).httpClient()
 	}
-	c := &Client{cfg: Config{Timeout: o.Timeout}, http: hc}
-	status, body, err := c.do(tctx, op, req)
+	status, body, err := roundTrip(tctx, hc, timeout, "", op, req)
 	if err != nil {
 		return nil, ft, err
 	}
