@@ -5,7 +5,6 @@ import (
 	"encoding/asn1"
 	"errors"
 	"io"
-	"log"
 	"net/http"
 	"slices"
 	"strconv"
@@ -45,14 +44,7 @@ func (s *Server) kdcProxy(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	s.proxy().ServeHTTP(w, r)
-}
-
-func (s *Server) proxy() *kkdcp.Handler {
-	return &kkdcp.Handler{
-		Realms:   map[string][]string{entra.KerberosRealm: s.opts.KDCs},
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
+	s.proxy.ServeHTTP(w, r)
 }
 
 // unknownSPN reports whether spn (a name without realm) has no

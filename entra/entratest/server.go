@@ -21,6 +21,7 @@ import (
 
 	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/internal/lab/testca"
+	"github.com/smbkrb/smbkrb/kkdcp"
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
@@ -144,7 +145,8 @@ type Server struct {
 	deviceCA *testca.CA
 	signKey  *rsa.PrivateKey // signs access and ID tokens
 	kerberos *krb5.Context
-	fileK    *krb5.Context // entra.FilesRealm, made on first use
+	proxy    *kkdcp.Handler // the KDC proxy to the real KDC
+	fileK    *krb5.Context  // entra.FilesRealm, made on first use
 	miSrv    *http.Server
 	miServed chan struct{}
 
@@ -240,6 +242,10 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		l.Close()
 		return fail(err)
+	}
+	s.proxy = &kkdcp.Handler{
+		Realms:   map[string][]string{entra.KerberosRealm: opts.KDCs},
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	s.srv = &http.Server{
 		Handler: s.routes(),
