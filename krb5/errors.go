@@ -85,6 +85,10 @@ const maxKDCText = 512
 // kdcErrorText returns the e-text of a KRB-ERROR (RFC 4120 5.9.1), cleaned
 // for an error message, or "" if msg is not a KRB-ERROR or has none.
 func kdcErrorText(msg []byte) string {
+	// Nearly every reply is an AS-REP or TGS-REP: one byte tells.
+	if len(msg) == 0 || msg[0] != 0x7e {
+		return ""
+	}
 	var app asn1.RawValue
 	if _, err := asn1.Unmarshal(msg, &app); err != nil || app.Class != asn1.ClassApplication || app.Tag != 30 {
 		return ""
