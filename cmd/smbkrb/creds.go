@@ -127,22 +127,35 @@ func (a *app) readPassword(cmd string, o *options, principal string) ([]byte, er
 // readPasswordFile reads the first line of a file that only its owner may
 // read.
 func readPasswordFile(cmd, path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openPrivate(cmd, path, "password file")
 	if err != nil {
-		return nil, fmt.Errorf("password file: %w", err)
+		return nil, err
 	}
 	defer f.Close()
+	return readPasswordLine(f)
+}
+
+// openPrivate opens a regular file that holds a secret (what names it),
+// refusing one that the group or others may read or write.
+func openPrivate(cmd, path, what string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("password file: %w", err)
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, settingf(cmd, "", "password file %s is not a regular file", path)
+		f.Close()
+		return nil, settingf(cmd, "", "%s %s is not a regular file", what, path)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, settingf(cmd, "chmod 600 "+path, "password file %s may be read by others (mode %04o), so it is not used", path, perm)
+		f.Close()
+		return nil, settingf(cmd, "chmod 600 "+path, "%s %s may be read by others (mode %04o), so it is not used", what, path, perm)
 	}
-	return readPasswordLine(f)
+	return f, nil
 }
 
 // readPasswordLine reads up to the first newline, one byte at a time so

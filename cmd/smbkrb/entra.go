@@ -28,6 +28,16 @@ func (o *options) entraDir() (string, error) {
 	return linux.DeviceDir()
 }
 
+// entraDevice loads the device identity from its directory.
+func (o *options) entraDevice() (string, *entra.Device, error) {
+	dir, err := o.entraDir()
+	if err != nil {
+		return "", nil, err
+	}
+	d, err := entra.LoadDevice(dir)
+	return dir, d, err
+}
+
 // entraCacheName is the credential cache of the Entra sign-in: --cache,
 // else a FILE: cache in the device directory. It is kept apart from the
 // default cache, whose tickets may be another realm's user's.
@@ -110,11 +120,7 @@ func (a *app) addEntraRealm(ctx context.Context, cmd string, o *options, cfg *kr
 
 // entraSession loads the device identity and the saved sign-in.
 func (a *app) entraSession(o *options) (*entra.Session, string, error) {
-	dir, err := o.entraDir()
-	if err != nil {
-		return nil, "", err
-	}
-	d, err := entra.LoadDevice(dir)
+	dir, d, err := o.entraDevice()
 	if err != nil {
 		return nil, dir, err
 	}
@@ -224,11 +230,7 @@ func (a *app) entraLogin(ctx context.Context, o *options, user string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := o.entraDir()
-	if err != nil {
-		return err
-	}
-	d, err := entra.LoadDevice(dir)
+	dir, d, err := o.entraDevice()
 	if err != nil {
 		return err
 	}
@@ -321,11 +323,7 @@ func (a *app) entraLogout(o *options) error {
 }
 
 func (a *app) entraUnregister(ctx context.Context, o *options) error {
-	dir, err := o.entraDir()
-	if err != nil {
-		return err
-	}
-	d, err := entra.LoadDevice(dir)
+	dir, d, err := o.entraDevice()
 	if err != nil {
 		return err
 	}
@@ -394,11 +392,7 @@ func entraStatusOf(dir string, d *entra.Device, now time.Time) (entraStatusJSON,
 }
 
 func (a *app) entraStatus(o *options) error {
-	dir, err := o.entraDir()
-	if err != nil {
-		return err
-	}
-	d, err := entra.LoadDevice(dir)
+	dir, d, err := o.entraDevice()
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
@@ -203,11 +202,7 @@ func (a *app) klistEntra(k *krb5.Context, o *options, now time.Time) (*klistEntr
 	if o.cache != "" || !o.entraConfigured() {
 		return nil, nil
 	}
-	dir, err := o.entraDir()
-	if err != nil {
-		return nil, nil
-	}
-	d, err := entra.LoadDevice(dir)
+	dir, d, err := o.entraDevice()
 	if err != nil {
 		return nil, nil
 	}
@@ -246,7 +241,7 @@ func cmdKlist(ctx context.Context, a *app, o *options, args []string) error {
 		return err
 	}
 	var oauth *klistOAuthJSON
-	if name, tickets := a.klistOAuth(o); name != "" {
+	if name, tickets := a.klistOAuth(k, o); name != "" {
 		oauth = &klistOAuthJSON{Cache: name, Tickets: tickets}
 	}
 	if cacheErr != nil && ent == nil && oauth == nil {

@@ -3,7 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/entra"
+	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/platform/linux"
 )
 
@@ -113,22 +114,20 @@ func (a *app) oauthCredentials(cmd string, o *options) (*entra.SMBOAuth, error) 
 	return x, nil
 }
 
-// readPrivateFile reads a file that holds a secret and that only its
+// readPrivateFile reads a whole file that holds a secret and that only its
 // owner may read.
 func readPrivateFile(cmd, path, what string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	f, err := openPrivate(cmd, path, what)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, settingf(cmd, "chmod 600 "+path, "%s %s may be read by others (mode %04o), so it is not used", what, path, perm)
-	}
-	return os.ReadFile(path)
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 1<<20))
 }
 
 // klistOAuth is the SMB OAuth part of klist: the tickets in the SMB OAuth
 // cache, if it exists.
-func (a *app) klistOAuth(o *options) (string, []ticketJSON) {
+func (a *app) klistOAuth(k *krb5.Context, o *options) (string, []ticketJSON) {
 	if o.cache != "" {
 		return "", nil
 	}
@@ -139,11 +138,6 @@ func (a *app) klistOAuth(o *options) (string, []ticketJSON) {
 	if _, err := os.Stat(cacheFile(name)); errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
-	k, err := a.kerberos("klist", o)
-	if err != nil {
-		return "", nil
-	}
-	defer k.Close()
 	full, principal, tickets, err := readCache(k, name)
 	if err != nil || !strings.HasSuffix(principal, "@"+entra.FilesRealm) {
 		return "", nil
