@@ -66,18 +66,27 @@ func startADDS(dir string) (_ flowLab, err error) {
 func (l *adLab) namespace() *netns.NS { return l.ns }
 
 func (l *adLab) close() {
-	var errs []error
+	var cs []func() error
 	if l.proxy != nil {
-		errs = append(errs, l.proxy.Close())
+		cs = append(cs, l.proxy.Close)
 	}
 	if l.dc != nil {
-		errs = append(errs, l.dc.Close())
+		cs = append(cs, l.dc.Close)
 	}
 	if l.ns != nil {
-		errs = append(errs, l.ns.Close())
+		cs = append(cs, l.ns.Close)
+	}
+	teardown("AD DS lab", cs...)
+}
+
+// teardown runs a lab's closers in order and reports what failed.
+func teardown(what string, closers ...func() error) {
+	var errs []error
+	for _, c := range closers {
+		errs = append(errs, c())
 	}
 	if err := errors.Join(errs...); err != nil {
-		fmt.Fprintln(os.Stderr, "crosstest: AD DS lab teardown:", err)
+		fmt.Fprintf(os.Stderr, "crosstest: %s teardown: %v\n", what, err)
 	}
 }
 

@@ -3,7 +3,6 @@
 package crosstest
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -78,19 +77,17 @@ func startEntra(dir string) (_ flowLab, err error) {
 func (l *entraLab) namespace() *netns.NS { return l.ns }
 
 func (l *entraLab) close() {
-	var errs []error
+	var cs []func() error
 	if l.emu != nil {
-		errs = append(errs, l.emu.Close())
+		cs = append(cs, l.emu.Close)
 	}
 	if l.dc != nil {
-		errs = append(errs, l.dc.Close())
+		cs = append(cs, l.dc.Close)
 	}
 	if l.ns != nil {
-		errs = append(errs, l.ns.Close())
+		cs = append(cs, l.ns.Close)
 	}
-	if err := errors.Join(errs...); err != nil {
-		fmt.Fprintln(os.Stderr, "crosstest: Entra lab teardown:", err)
-	}
+	teardown("Entra lab", cs...)
 }
 
 // entraConfig is the device's configuration for the emulated tenant: the
