@@ -86,6 +86,16 @@ type Options struct {
 	ClockOffset time.Duration
 	// ReadyTimeout bounds the wait for the DC to serve; 0 means 60 s.
 	ReadyTimeout time.Duration
+	// Global are extra "key = value" lines for smb.conf's [global]
+	// section, such as "server smb3 encryption algorithms = AES-256-GCM"
+	// or "server max protocol = SMB3_00". A line naming a parameter the
+	// DC sets itself (compared as Samba does: case and spaces do not
+	// count) replaces that line, so "server min protocol = SMB3_11"
+	// overrides the default SMB2_10; other lines come after the DC's own.
+	// Start refuses a line that is not "key = value" or that holds '#' or
+	// ';' (smb.conf has no trailing comments). DC.Parameter shows what
+	// Samba made of them.
+	Global []string
 }
 
 // DC is a running Samba AD domain controller.
@@ -111,8 +121,14 @@ type DC struct {
 	// AdminPassword is the password of the domain's Administrator.
 	AdminPassword string
 
-	clockOffset time.Duration
+	clockOffset  time.Duration
+	global       []string
+	readyTimeout time.Duration
 
+	// life serializes Close, Stop and StartAgain; mu guards the fields
+	// below and is never held while waiting for samba to serve, so that
+	// InNamespace works during a start.
+	life   sync.Mutex
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	done   chan error
@@ -190,6 +206,9 @@ func Start(dir string, opts Options) (*DC, error) {
 			return nil, fmt.Errorf("samba: extra address %q is not an IP address", a)
 		}
 	}
+	if err := checkGlobal(opts.Global); err != nil {
+		return nil, err
+	}
 	if os.Geteuid() != 0 {
 		return nil, errors.New("samba: a Samba AD DC needs root")
 	}
@@ -227,6 +246,8 @@ func Start(dir string, opts Options) (*DC, error) {
 		Addr:          opts.Addr,
 		ExtraAddrs:    append([]string(nil), opts.ExtraAddrs...),
 		clockOffset:   opts.ClockOffset,
+		global:        append([]string(nil), opts.Global...),
+		readyTimeout:  opts.ReadyTimeout,
 		Dir:           dir,
 		Config:        filepath.Join(dir, "etc", "smb.conf"),
 		AdminPassword: tmpl.adminPassword,
@@ -255,7 +276,7 @@ func Start(dir string, opts Options) (*DC, error) {
 			return nil, err
 		}
 	}
-	if err := d.start(opts.ReadyTimeout); err != nil {
+	if err := d.start(); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -359,41 +380,46 @@ func getTemplate(opts Options) (*template, error) {
 
 func (d *DC) smbConf() string {
 	p := func(rel string) string { return filepath.Join(d.Dir, rel) }
+	fixed := []string{
+		"netbios name = " + strings.ToUpper(d.HostName),
+		"realm = " + d.Realm,
+		"workgroup = " + d.Domain,
+		"server role = active directory domain controller",
+		"server services = -dns -nbt -dnsupdate",
+		"interfaces = " + strings.Join(append([]string{d.Addr}, d.ExtraAddrs...), " "),
+		"bind interfaces only = yes",
+		"disable netbios = yes",
+		"smb ports = 445",
+		"dns forwarder =",
+		"ntlm auth = disabled",
+		"server signing = mandatory",
+		"server min protocol = SMB2_10",
+		"tls enabled = no",
+		"log level = 1",
+		"logging = file",
+		"log file = " + p("log/samba.log"),
+		"max log size = 0",
+		"panic action =",
+		"load printers = no",
+		"printing = bsd",
+		"printcap name = /dev/null",
+		"disable spoolss = yes",
+		"private dir = " + p("private"),
+		"binddns dir = " + p("bind-dns"),
+		"lock directory = " + p("lock"),
+		"state directory = " + p("state"),
+		"cache directory = " + p("cache"),
+		"pid directory = " + p("run"),
+		"ncalrpc dir = " + p("run/ncalrpc"),
+		"winbindd socket directory = " + p("run/winbindd"),
+		"ntp signd socket directory = " + p("run/ntp_signd"),
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `[global]
-	netbios name = %s
-	realm = %s
-	workgroup = %s
-	server role = active directory domain controller
-	server services = -dns -nbt -dnsupdate
-	interfaces = %s
-	bind interfaces only = yes
-	disable netbios = yes
-	smb ports = 445
-	dns forwarder =
-	ntlm auth = disabled
-	server signing = mandatory
-	server min protocol = SMB2_10
-	tls enabled = no
-	log level = 1
-	logging = file
-	log file = %s
-	max log size = 0
-	panic action =
-	load printers = no
-	printing = bsd
-	printcap name = /dev/null
-	disable spoolss = yes
-	private dir = %s
-	binddns dir = %s
-	lock directory = %s
-	state directory = %s
-	cache directory = %s
-	pid directory = %s
-	ncalrpc dir = %s
-	winbindd socket directory = %s
-	ntp signd socket directory = %s
-
+	b.WriteString("[global]\n")
+	for _, l := range mergeGlobal(fixed, d.global) {
+		b.WriteString("\t" + l + "\n")
+	}
+	fmt.Fprintf(&b, `
 [sysvol]
 	path = %s
 	read only = no
@@ -415,10 +441,6 @@ func (d *DC) smbConf() string {
 	path = %s
 	read only = yes
 `,
-		strings.ToUpper(d.HostName), d.Realm, d.Domain, strings.Join(append([]string{d.Addr}, d.ExtraAddrs...), " "),
-		p("log/samba.log"),
-		p("private"), p("bind-dns"), p("lock"), p("state"), p("cache"),
-		p("run"), p("run/ncalrpc"), p("run/winbindd"), p("run/ntp_signd"),
 		p("state/sysvol"), p("state/sysvol/"+strings.ToLower(d.Realm)+"/scripts"),
 		ShareSigned, d.ShareDir(ShareSigned),
 		ShareEncrypted, d.ShareDir(ShareEncrypted),
@@ -434,15 +456,14 @@ func cleanEnv() []string {
 	return append(labtool.Env("KRB5", "PYTHON", "PATH="), "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
 }
 
-func (d *DC) start(timeout time.Duration) error {
+// start starts samba on d's directory and configuration and waits until it
+// serves. Its output is appended to log/samba.out, so that a restarted
+// DC's log keeps the earlier runs.
+func (d *DC) start() error {
+	timeout := d.readyTimeout
 	if err := os.MkdirAll("/run/samba", 0o755); err != nil {
 		return fmt.Errorf("samba: %w", err)
 	}
-	out, err := os.Create(filepath.Join(d.Dir, "log", "samba.out"))
-	if err != nil {
-		return err
-	}
-	d.out = out
 	unshare, _ := lookTool("unshare")
 	sambaBin, _ := lookTool("samba")
 	// unshare execs (no --fork), and so does sh: the process started is
@@ -456,6 +477,10 @@ func (d *DC) start(timeout time.Duration) error {
 		script = `mount --bind "$1" /run/samba && exec "$4" -f "$5" "$2" -i -M single -s "$3"`
 		args = []string{ft, fmt.Sprintf("%+ds", int(d.clockOffset.Seconds()))}
 	}
+	out, err := os.OpenFile(filepath.Join(d.Dir, "log", "samba.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
 	cmd := exec.Command(unshare, append([]string{"--mount", "--propagation", "private",
 		"sh", "-c", script, "sh", filepath.Join(d.Dir, "run"), sambaBin, d.Config}, args...)...)
 	cmd.Env = cleanEnv()
@@ -464,22 +489,26 @@ func (d *DC) start(timeout time.Duration) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
+		out.Close()
 		return err
 	}
 	if err := cmd.Start(); err != nil {
+		out.Close()
 		return fmt.Errorf("samba: start samba: %w", err)
 	}
-	d.cmd, d.stdin = cmd, stdin
-	d.done = make(chan error, 1)
-	go func() { d.done <- cmd.Wait() }()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	d.mu.Lock()
+	d.cmd, d.stdin, d.done, d.out = cmd, stdin, done, out
+	d.mu.Unlock()
 
 	deadline := time.Now().Add(timeout)
 	stage := "ports 88 and 445"
 	var lastErr error
 	wait := func() error {
 		select {
-		case err := <-d.done:
-			d.done <- err
+		case err := <-done:
+			done <- err
 			return fmt.Errorf("samba: samba exited before serving (%v)%s", err, d.logTail())
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -522,7 +551,10 @@ func (d *DC) start(timeout time.Duration) error {
 // mount namespace, where /run/samba is the DC's own, and returns its
 // combined output.
 func (d *DC) InNamespace(tool string, args ...string) (string, error) {
-	if d.cmd == nil {
+	d.mu.Lock()
+	cmd := d.cmd
+	d.mu.Unlock()
+	if cmd == nil {
 		return "", errors.New("samba: DC is not running")
 	}
 	nsenter, err := lookTool("nsenter")
@@ -535,13 +567,13 @@ func (d *DC) InNamespace(tool string, args ...string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a := append([]string{"-t", fmt.Sprint(d.cmd.Process.Pid), "-m", path}, args...)
+	a := append([]string{"-t", fmt.Sprint(cmd.Process.Pid), "-m", path}, args...)
 	if tool == "smbstatus" {
 		a = append(a, "--configfile="+d.Config)
 	}
-	cmd := exec.CommandContext(ctx, nsenter, a...)
-	cmd.Env = cleanEnv()
-	out, err := cmd.CombinedOutput()
+	c := exec.CommandContext(ctx, nsenter, a...)
+	c.Env = cleanEnv()
+	out, err := c.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("samba: %s failed: %v: %s", tool, err, tail(out, 2000))
 	}
@@ -653,14 +685,23 @@ func (d *DC) ExportKeytab(path, principal string) error {
 
 // Close stops samba: it closes samba's stdin, on which samba exits cleanly,
 // and kills its process group after a grace period. Files stay in Dir,
-// which belongs to the caller.
+// which belongs to the caller. Close after Stop is fine; a closed DC
+// cannot start again.
 func (d *DC) Close() error {
+	d.life.Lock()
+	defer d.life.Unlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return nil
 	}
 	d.closed = true
+	d.stopLocked()
+	return nil
+}
+
+// stopLocked stops a running samba and forgets it; d.mu is held.
+func (d *DC) stopLocked() {
 	if d.cmd != nil {
 		d.stdin.Close()
 		select {
@@ -671,9 +712,10 @@ func (d *DC) Close() error {
 		}
 		// Children left behind by samba die with the group.
 		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+		d.cmd, d.stdin, d.done = nil, nil, nil
 	}
 	if d.out != nil {
 		d.out.Close()
+		d.out = nil
 	}
-	return nil
 }

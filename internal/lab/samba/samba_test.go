@@ -10,11 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
+	"github.com/smbkrb/smbkrb/internal/lab/tamper"
 )
 
 func TestMain(m *testing.M) {
@@ -336,4 +338,248 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// heldSession is an interactive smbclient holding an SMB session open.
+type heldSession struct {
+	status SessionStatus
+	stdin  interface{ Close() error }
+	cmd    *exec.Cmd
+	out    *bytes.Buffer
+}
+
+// holdSession starts smbclient on share with extra arguments, reading
+// commands from a pipe held open, and waits until the DC lists a new
+// session of user with a tree connect to share. The session ends at the
+// test's cleanup or at close.
+func holdSession(t *testing.T, dc *DC, c *client, user, share string, args ...string) *heldSession {
+	t.Helper()
+	before := map[uint64]bool{}
+	if list, err := dc.Sessions(); err == nil {
+		for _, s := range list {
+			before[s.ID] = true
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	cmd := exec.CommandContext(ctx, "smbclient", c.smbclient(dc, share,
+		append([]string{"--use-kerberos=required", "--use-krb5-ccache=" + c.ccache}, args...)...)...)
+	cmd.Env = c.env()
+	cmd.Dir = c.dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &heldSession{stdin: stdin, cmd: cmd, out: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = h.out, h.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.close(); cancel() })
+	exited := make(chan struct{})
+	go func() { cmd.Process.Wait(); close(exited) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list, err := dc.Sessions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range list {
+			if _, ok := s.Tree(share); ok && !before[s.ID] && strings.HasSuffix(strings.ToLower(s.Username), `\`+user) {
+				h.status = s
+				return h
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("smbclient %v exited without a session: %s", args, h.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no session of %s on %s seen; sessions %+v; smbclient: %s", user, share, list, h.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (h *heldSession) close() {
+	if h.stdin != nil {
+		h.stdin.Close()
+		h.stdin = nil
+	}
+}
+
+// TestSessionsStatus reads what the DC negotiated with smbclient sessions
+// (signing, ciphers, tree connects) through Sessions, and checks the
+// session and tree ids against the ones on the wire through a tamper
+// proxy. The DC uses 127.0.0.30.
+func TestSessionsStatus(t *testing.T) {
+	needLab(t)
+	dc := startDC(t, Options{Addr: "127.0.0.30"})
+	const user = "alice"
+	pw := labtool.Password()
+	if err := dc.AddUser(user, pw); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, dc)
+	c.kinit(t, user+"@"+dc.Realm, pw)
+	raw, err := dc.InNamespace("smbstatus", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, err := parseStatus([]byte(raw)); err != nil || len(list) != 0 {
+		t.Fatalf("an idle DC has sessions %+v (%v): %s", list, err, raw)
+	}
+
+	// Route smbclient through a proxy that records the session and tree
+	// ids the client sends.
+	proxy, err := tamper.Start("127.0.0.1:0", dc.Addr+":445")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	var mu sync.Mutex
+	// Tree ids are kept per session: a previous subtest's smbclient may
+	// still be sending its tree disconnect.
+	wireSessions, wireTrees := map[uint64]bool{}, map[uint64]map[uint32]bool{}
+	nonces := map[[16]byte]bool{}
+	transforms, repeats := 0, 0
+	proxy.RecordClientFrames(func(f []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		sid, ok := tamper.SessionID(f)
+		if ok {
+			wireSessions[sid] = true
+		}
+		if id, ok := tamper.TreeID(f); ok {
+			if wireTrees[sid] == nil {
+				wireTrees[sid] = map[uint32]bool{}
+			}
+			wireTrees[sid][id] = true
+		}
+		if n, ok := tamper.TransformNonce(f); ok {
+			transforms++
+			if nonces[n] {
+				repeats++
+			}
+			nonces[n] = true
+		}
+	})
+	_, port, _ := strings.Cut(proxy.Addr(), ":")
+	viaProxy := []string{"-I", "127.0.0.1", "-p", port}
+	onWire := func(t *testing.T, s SessionStatus) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if !wireSessions[s.ID] {
+			t.Errorf("session id %d (%#x) not among the ids on the wire %v", s.ID, s.ID, wireSessions)
+		}
+	}
+
+	t.Run("signed", func(t *testing.T) {
+		// The last -I wins: smbclient connects to the proxy.
+		h := holdSession(t, dc, c, user, ShareSigned, viaProxy...)
+		s := h.status
+		t.Logf("%+v", s)
+		if s.Dialect != "SMB3_11" || s.Signing != "AES-128-GMAC" || s.SigningDegree != "full" {
+			t.Errorf("dialect %q signing %q (%s), want SMB3_11 and AES-128-GMAC (full)", s.Dialect, s.Signing, s.SigningDegree)
+		}
+		if s.Encryption != "" || s.EncryptionDegree != "none" {
+			t.Errorf("an unencrypted session shows encryption %q (%s)", s.Encryption, s.EncryptionDegree)
+		}
+		if s.Username != dc.Domain+`\`+user || !strings.HasPrefix(s.RemoteAddr, "127.0.0.1:") || s.PID == 0 {
+			t.Errorf("username %q, remote %q, pid %d", s.Username, s.RemoteAddr, s.PID)
+		}
+		tr, _ := s.Tree(ShareSigned)
+		if tr.Encryption != "" || tr.ID == 0 {
+			t.Errorf("tree connect %+v", tr)
+		}
+		onWire(t, s)
+		// smbstatus's tcon_id is Samba's global id, not the wire's.
+		mu.Lock()
+		if trees := wireTrees[s.ID]; len(trees) == 0 || trees[tr.ID] {
+			t.Errorf("tree ids on the wire %v, smbstatus's %d", trees, tr.ID)
+		}
+		mu.Unlock()
+	})
+
+	t.Run("client-protection-encrypt", func(t *testing.T) {
+		mu.Lock()
+		clear(wireSessions)
+		clear(wireTrees)
+		mu.Unlock()
+		h := holdSession(t, dc, c, user, ShareSigned, append(viaProxy, "--client-protection=encrypt")...)
+		s := h.status
+		t.Logf("%+v", s)
+		if s.Dialect != "SMB3_11" || s.Signing != "AES-128-GMAC" {
+			t.Errorf("dialect %q signing %q, want SMB3_11 and AES-128-GMAC", s.Dialect, s.Signing)
+		}
+		if s.Encryption != "AES-128-GCM" || s.EncryptionDegree != "full" {
+			t.Errorf("encryption %q (%s), want AES-128-GCM (full): smbclient's first choice", s.Encryption, s.EncryptionDegree)
+		}
+		// The tree connect's own encryption is the share's: none.
+		if tr, _ := s.Tree(ShareSigned); tr.Encryption != "" || tr.EncryptionDegree != "none" {
+			t.Errorf("tree connect %+v", tr)
+		}
+		// Everything after the session setup is encrypted: the ids
+		// seen are the transforms' session ids, and no plain message
+		// of the session (so no tree id) crosses the proxy. The one
+		// Kerberos SESSION_SETUP request still carries session id 0.
+		onWire(t, s)
+		mu.Lock()
+		if trees := wireTrees[s.ID]; len(trees) != 0 {
+			t.Errorf("tree ids %v seen outside transforms", trees)
+		}
+		mu.Unlock()
+		mu.Lock()
+		if transforms == 0 || repeats != 0 {
+			t.Errorf("%d transforms through the proxy, %d repeated nonces", transforms, repeats)
+		}
+		mu.Unlock()
+	})
+
+	t.Run("share-requires-encryption", func(t *testing.T) {
+		h := holdSession(t, dc, c, user, ShareEncrypted)
+		s := h.status
+		t.Logf("%+v", s)
+		tr, _ := s.Tree(ShareEncrypted)
+		if tr.Encryption != "AES-128-GCM" || tr.EncryptionDegree != "full" {
+			t.Errorf("tree connect to %s: %+v, want AES-128-GCM (full)", ShareEncrypted, tr)
+		}
+		if s.Encryption != "" || s.EncryptionDegree != "none" {
+			t.Errorf("session encryption %q (%s), want none (only the tree connect encrypts)", s.Encryption, s.EncryptionDegree)
+		}
+	})
+
+	t.Run("client-aes-256-gcm", func(t *testing.T) {
+		conf := filepath.Join(t.TempDir(), "smb.conf")
+		if err := os.WriteFile(conf, []byte("[global]\n\tclient min protocol = SMB2_10\n\tclient smb3 encryption algorithms = AES-256-GCM\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c2 := *c
+		c2.smbConf = conf
+		h := holdSession(t, dc, &c2, user, ShareSigned, "--client-protection=encrypt")
+		s := h.status
+		t.Logf("%+v", s)
+		if s.Encryption != "AES-256-GCM" || s.EncryptionDegree != "full" || s.Dialect != "SMB3_11" {
+			t.Errorf("encryption %q (%s) dialect %q, want AES-256-GCM (full) and SMB3_11", s.Encryption, s.EncryptionDegree, s.Dialect)
+		}
+
+		// Without --client-protection, only the share that requires
+		// encryption is encrypted: the session shows none, the tree
+		// connect full, and Samba 4.17 names the AES-256 cipher "???"
+		// for tree connects.
+		h2 := holdSession(t, dc, &c2, user, ShareEncrypted)
+		s2 := h2.status
+		t.Logf("%+v", s2)
+		tr, _ := s2.Tree(ShareEncrypted)
+		if tr.Encryption == "" || tr.EncryptionDegree != "full" {
+			t.Errorf("tree connect to %s: %+v, want encrypted (full)", ShareEncrypted, tr)
+		}
+		if s2.Encryption != "" || s2.EncryptionDegree != "none" {
+			t.Errorf("session encryption %q (%s), want none", s2.Encryption, s2.EncryptionDegree)
+		}
+		if raw, err := dc.InNamespace("smbstatus", "--json"); err == nil {
+			t.Logf("smbstatus --json:\n%s", raw)
+		}
+	})
 }
