@@ -69,10 +69,10 @@ func TestMergeGlobal(t *testing.T) {
 // TestGlobal starts an Azure-like DC ("maximum security": SMB 3.1.1 only,
 // encryption required, AES-256-GCM only, and CMAC signing) and proves that
 // Samba applies the lines: testparm reads them, smbclient's session gets
-// them, and a client outside them is refused. The DC uses 127.0.0.31.
+// them, and a client outside them is refused. The DC uses 127.0.0.61.
 func TestGlobal(t *testing.T) {
 	needLab(t)
-	dc := startDC(t, Options{Addr: "127.0.0.31", Global: []string{
+	dc := startDC(t, Options{Addr: "127.0.0.61", Global: []string{
 		"server min protocol = SMB3_11",
 		"server smb encrypt = required",
 		"server smb3 encryption algorithms = AES-256-GCM",

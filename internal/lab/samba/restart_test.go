@@ -18,10 +18,10 @@ import (
 // TestRestart stops and starts a DC under a held SMB session, and checks
 // that the restarted DC serves with its options (an SMB3_00-only server
 // here), has forgotten the old sessions, and that the lifecycle methods
-// refuse what they should. The DC uses 127.0.0.32.
+// refuse what they should. The DC uses 127.0.0.62.
 func TestRestart(t *testing.T) {
 	needLab(t)
-	dc := startDC(t, Options{Addr: "127.0.0.32", Global: []string{"server max protocol = SMB3_00"}})
+	dc := startDC(t, Options{Addr: "127.0.0.62", Global: []string{"server max protocol = SMB3_00"}})
 	const user = "erin"
 	pw := labtool.Password()
 	if err := dc.AddUser(user, pw); err != nil {
@@ -131,10 +131,10 @@ func processesOf(dc *DC) []string {
 
 // TestRestartDuringTransfer restarts a DC while smbclient uploads 128 MiB
 // (the lead's scenario): the stop is quick despite the transfer, the
-// transfer fails, and the DC serves again. The DC uses 127.0.0.32.
+// transfer fails, and the DC serves again. The DC uses 127.0.0.62.
 func TestRestartDuringTransfer(t *testing.T) {
 	needLab(t)
-	dc := startDC(t, Options{Addr: "127.0.0.32"})
+	dc := startDC(t, Options{Addr: "127.0.0.62"})
 	const user = "frank"
 	pw := labtool.Password()
 	if err := dc.AddUser(user, pw); err != nil {

@@ -411,10 +411,10 @@ func (h *heldSession) close() {
 // TestSessionsStatus reads what the DC negotiated with smbclient sessions
 // (signing, ciphers, tree connects) through Sessions, and checks the
 // session and tree ids against the ones on the wire through a tamper
-// proxy. The DC uses 127.0.0.30.
+// proxy. The DC uses 127.0.0.60.
 func TestSessionsStatus(t *testing.T) {
 	needLab(t)
-	dc := startDC(t, Options{Addr: "127.0.0.30"})
+	dc := startDC(t, Options{Addr: "127.0.0.60"})
 	const user = "alice"
 	pw := labtool.Password()
 	if err := dc.AddUser(user, pw); err != nil {
