@@ -30,7 +30,15 @@ FUZZ_TARGETS := ./kkdcp/:FuzzUnmarshal \
 	./entra/internal/kerbmsg/:FuzzParsePrincipal \
 	./entra/internal/msjose/:FuzzDecryptJWE ./entra/internal/msjose/:FuzzDecryptSessionKeyJWE \
 	./entra/internal/msjose/:FuzzVerifyHS256 ./entra/internal/msjose/:FuzzVerifyRS256 \
-	./entra/internal/msjose/:FuzzParseRSAPublicBlob
+	./entra/internal/msjose/:FuzzParseRSAPublicBlob \
+	./smb/internal/wire/:FuzzParseNegotiateResponse ./smb/internal/wire/:FuzzParseSessionSetupResponse ./smb/internal/wire/:FuzzParseTreeConnectResponse \
+	./smb/internal/wire/:FuzzParseIoctlResponse ./smb/internal/wire/:FuzzParseErrorResponse ./smb/internal/wire/:FuzzParseOplockBreak \
+	./smb/internal/wire/:FuzzParseCreateResponse ./smb/internal/wire/:FuzzParseReadResponse ./smb/internal/wire/:FuzzParseWriteResponse \
+	./smb/internal/wire/:FuzzParseCloseResponse ./smb/internal/wire/:FuzzParseQueryDirectoryResponse ./smb/internal/wire/:FuzzParseDirEntries \
+	./smb/internal/wire/:FuzzParseQueryInfoResponse ./smb/internal/wire/:FuzzParseFileInfo ./smb/internal/wire/:FuzzSplitCompound \
+	./smb/internal/smb3crypto/:FuzzOpen ./smb/internal/smb3crypto/:FuzzParseTransformHeader ./smb/internal/smb3crypto/:FuzzVerify \
+	./smb/internal/spnego/:FuzzParseResp ./smb/internal/spnego/:FuzzParseInitHint \
+	./internal/lab/tamper/:FuzzReadFrame ./internal/lab/tamper/:FuzzHeaders
 FUZZTIME ?= 10s
 
 # Every test against real servers, with the race detector; then a short

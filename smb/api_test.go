@@ -58,7 +58,7 @@ func TestPutGet(t *testing.T) {
 	d := labDialer(t)
 	s := dial(t, d, labServer())
 	info := s.Info()
-	if info.Dialect != "3.1.1" || info.Signing != "AES-128-CMAC" || info.Client != lab.user+"@"+lab.dc.Realm {
+	if info.Dialect != "3.1.1" || info.Signing != "AES-128-GMAC" || info.Cipher != "AES-128-GCM" || info.Client != lab.user+"@"+lab.dc.Realm {
 		t.Errorf("session info %+v", info)
 	}
 	t.Logf("session: %+v", info)
@@ -85,9 +85,11 @@ func TestPutGet(t *testing.T) {
 			if err := sh.MkdirAll(t.Context(), "dir/sub"); err != nil {
 				t.Fatal(err)
 			}
+			// 1 MiB chunks: at least eight progress calls.
 			calls, last = 0, 0
 			n, err = sh.Put(t.Context(), "dir/put.bin", bytes.NewReader(data), &PutOptions{TransferOptions: TransferOptions{
-				Progress: func(done, total int64) { calls++; last = done }}})
+				ChunkSize: 1 << 20,
+				Progress:  func(done, total int64) { calls++; last = done }}})
 			if err != nil || n != int64(len(data)) {
 				t.Fatalf("put: n=%d err=%v", n, err)
 			}

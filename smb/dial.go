@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
-	smb2 "github.com/cloudsoda/go-smb2"
+	"github.com/smbkrb/smbkrb/smb/internal/smb2"
+	"github.com/smbkrb/smbkrb/smb/internal/smb3crypto"
+	"github.com/smbkrb/smbkrb/smb/internal/wire"
 
 	"github.com/smbkrb/smbkrb/krb5"
 )
@@ -17,8 +19,8 @@ import (
 // Dialer opens Kerberos-authenticated SMB3 sessions. Its zero value is
 // not usable: Kerberos and CCache are required. The policy is fixed where
 // it matters: Kerberos only (there is no NTLM code in smbkrb), mutual
-// authentication, and every message after session setup signed or
-// encrypted. A Dialer may be used by several goroutines at once and must
+// authentication, SMB 3.0 or later, and every message after session setup
+// signed or encrypted. A Dialer may be used by several goroutines at once and must
 // not be modified after its first Dial.
 type Dialer struct {
 	// Kerberos is the library context: realms, KDCs or KDC proxy URLs,
@@ -30,10 +32,19 @@ type Dialer struct {
 	// Credentials fills CCache when it lacks what a dial needs. Nil means
 	// Cache(): use what is in CCache and never log in.
 	Credentials Credentials
-	// Encrypt requires encryption on every share: a share the server does
-	// not encrypt is refused with ErrPolicy. Without it, shares whose
-	// server requires encryption are encrypted and others are signed.
+	// Encrypt encrypts the whole session, whatever the server asks: every
+	// request after session setup is encrypted and every response must be.
+	// A server with no cipher in common fails the dial with ErrPolicy.
+	// Without it, the session or the shares the server marks for
+	// encryption are encrypted and the rest is signed.
 	Encrypt bool
+	// Ciphers are the encryption algorithms offered, in order of
+	// preference; nil means AES-128-GCM, AES-256-GCM, AES-128-CCM,
+	// AES-256-CCM. []Cipher{AES256GCM} demands AES-256-GCM (an Azure Files
+	// account on "maximum security"): a server without it cannot encrypt,
+	// so shares that need encryption (or any share, with Encrypt) fail
+	// with ErrPolicy.
+	Ciphers []Cipher
 	// NetDial opens the TCP connection to the server; nil means a
 	// net.Dialer. Tests use it to dial from another network namespace.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -95,7 +106,7 @@ type SessionInfo struct {
 	Ticket krb5.CredentialInfo
 	// Dialect is the SMB dialect, such as "3.1.1".
 	Dialect string
-	// Signing is the signing algorithm, such as "AES-128-CMAC".
+	// Signing is the signing algorithm, such as "AES-128-GMAC".
 	Signing string
 	// Cipher is the negotiated cipher, such as "AES-128-GCM"; "" if the
 	// server offered none. Whether a share is encrypted is in
@@ -106,42 +117,86 @@ type SessionInfo struct {
 	// SetupTime is the time from the start of Dial to the established
 	// session; TicketTime the part of it spent getting tickets.
 	SetupTime, TicketTime time.Duration
+	// SessionID is the server's id of the session; re-authentication
+	// keeps it.
+	SessionID uint64
 	// Renewals is how often the session authenticated again because the
-	// server expired it (see Session).
+	// server expired it or its ticket neared its end (see Session).
 	Renewals int
+	// Reconnects is how often the session was set up again on a new
+	// connection because the old one was lost.
+	Reconnects int
+}
+
+// Cipher is an SMB 3 encryption algorithm (MS-SMB2 2.2.3.1.2).
+type Cipher uint16
+
+// The ciphers of SMB 3.x. AES-256 uses the whole 32-byte Kerberos session
+// key.
+const (
+	AES128CCM Cipher = Cipher(smb3crypto.CipherAES128CCM)
+	AES128GCM Cipher = Cipher(smb3crypto.CipherAES128GCM)
+	AES256CCM Cipher = Cipher(smb3crypto.CipherAES256CCM)
+	AES256GCM Cipher = Cipher(smb3crypto.CipherAES256GCM)
+)
+
+func (c Cipher) String() string { return smb3crypto.CipherName(uint16(c)) }
+
+// ParseCipher reads a cipher's name, such as "AES-256-GCM" (any case).
+func ParseCipher(name string) (Cipher, error) {
+	for _, c := range []Cipher{AES128GCM, AES256GCM, AES128CCM, AES256CCM} {
+		if strings.EqualFold(c.String(), name) {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown cipher %q (AES-128-GCM, AES-256-GCM, AES-128-CCM or AES-256-CCM)", name)
 }
 
 // Session is an authenticated SMB session. Its methods may be called from
 // several goroutines at once.
 //
-// When the server ends the session because its ticket expired
-// (STATUS_NETWORK_SESSION_EXPIRED), the Session authenticates again with a
-// new ticket from the Dialer's credentials, on a new connection, and the
-// operation that met the expiry is retried once: shares are mounted again
-// and open files reopened at their offsets (reads and writes are at
-// explicit offsets, so a transfer goes on where it was). A long-running
-// process therefore keeps its Session across ticket lifetimes, as long as
-// its credentials can give new tickets (a renewed TGT, an Entra refresh,
-// an SMB OAuth exchange).
+// A Session outlives its ticket. When the server expires the session
+// (STATUS_NETWORK_SESSION_EXPIRED), or before an operation when the
+// ticket is about to end, the Session authenticates again on the same
+// connection and SessionId with a new ticket from the Dialer's
+// credentials; open files and mounted shares stay as they are, and the
+// operation that met the expiry is retried. A long-running process
+// therefore keeps its Session across ticket lifetimes, as long as its
+// credentials can give new tickets (a renewed TGT, an Entra refresh, an
+// SMB OAuth exchange). Only when the connection itself is lost does the
+// Session dial again: shares are mounted again and files reopened at
+// their offsets.
 type Session struct {
 	d    Dialer // a copy, for authenticating again
 	srv  Server
 	xfer TransferOptions
 	enc  bool
 
-	mu     sync.Mutex
-	c      *engineConn // the current connection and session
-	gen    int         // incremented with every new connection
-	closed bool
-	renews int
+	// bg counts cleanups that go on after a cancelled operation
+	// returned (closing a file, removing a Put's temporary file); Close
+	// waits for them, each bounded by cleanupGrace.
+	bg sync.WaitGroup
+
+	mu         sync.Mutex
+	c          *engineConn // the current connection and session
+	gen        int         // incremented with every new connection
+	closed     bool
+	renews     int
+	reconnects int
 }
 
 // engineConn is one connection and the engine's session on it.
 type engineConn struct {
-	s    *smb2.Session
-	wire *wireConn
-	ini  *gssInitiator
+	conn *smb2.Conn
+	sess *smb2.Session
+	ini  *gssInitiator // the security context of the last authentication
 	info SessionInfo
+}
+
+// close drops the connection without a logoff and zeroes the keys.
+func (c *engineConn) close() {
+	c.conn.Close()
+	c.ini.close()
 }
 
 // current is the session's connection and its generation.
@@ -154,11 +209,11 @@ func (s *Session) current() (*engineConn, int, error) {
 	return s.c, s.gen, nil
 }
 
-// renew replaces the connection of generation gen, which the server
-// expired, with a new one: a new ticket if the cache needs one (the
-// Dialer's credentials), a new connection, a new session. If another
-// goroutine renewed it already, renew does nothing.
-func (s *Session) renew(ctx context.Context, gen int) error {
+// renew makes the session of generation gen usable again after err: if
+// the server expired it, it authenticates again on the same connection;
+// if the connection was lost, it dials again (a new generation). If
+// another goroutine renewed it already, renew does nothing.
+func (s *Session) renew(ctx context.Context, gen int, err error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -167,39 +222,180 @@ func (s *Session) renew(ctx context.Context, gen int) error {
 	if s.gen != gen {
 		return nil
 	}
-	c, err := s.d.dial(ctx, s.srv)
-	if err != nil {
-		return err
+	if expired(err) && s.c.conn.Err() == nil {
+		return s.reauthLocked(ctx)
+	}
+	c, derr := s.redial(ctx)
+	if derr != nil {
+		return derr
 	}
 	old := s.c
 	s.c, s.gen = c, s.gen+1
-	s.renews++
-	// The old session is gone on the server; its connection is closed
-	// without a logoff.
-	old.wire.Close()
-	old.ini.close()
+	s.reconnects++
+	old.close()
 	return nil
 }
 
+// Reconnection: a lost connection is dialed again for up to
+// reconnectWindow (a server restarting, a link coming back), waiting
+// reconnectFirst, then twice as long each time up to reconnectMax.
+const (
+	reconnectWindow = 30 * time.Second
+	reconnectFirst  = 200 * time.Millisecond
+	reconnectMax    = 3 * time.Second
+)
+
+// redial dials the session's server again after its connection was lost.
+// Only failures to reach the server are retried: a refused login, ticket
+// or policy fails at once.
+func (s *Session) redial(ctx context.Context) (*engineConn, error) {
+	deadline := time.Now().Add(reconnectWindow)
+	wait := reconnectFirst
+	for {
+		c, err := s.d.dial(ctx, s.srv)
+		if err == nil || !unreachable(err) || time.Now().Add(wait).After(deadline) {
+			return c, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		wait = min(2*wait, reconnectMax)
+	}
+}
+
+// unreachable reports a dial that failed because the server could not be
+// reached or dropped the connection during negotiation.
+func unreachable(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || errors.Is(err, ErrPolicy) {
+		return false
+	}
+	switch e.Op {
+	case "connect":
+		return true
+	case "negotiate", "session setup":
+		return errors.Is(err, smb2.ErrConnectionLost)
+	}
+	return false
+}
+
+// cipherName names a negotiated cipher, "" for none.
+func cipherName(id uint16) string {
+	if id == 0 {
+		return ""
+	}
+	return smb3crypto.CipherName(id)
+}
+
+// reauthLocked authenticates the current session again with a new
+// ticket (s.mu held).
+func (s *Session) reauthLocked(ctx context.Context) error {
+	c := s.c
+	spn := s.srv.spn()
+	creds := s.d.credentials()
+	if err := creds.Acquire(ctx, s.d.Kerberos, s.d.CCache, spn); err != nil {
+		return &Error{Op: "login", Server: s.srv.Name, Err: fmt.Errorf("%v: %w", creds, err)}
+	}
+	sc, err := s.d.Kerberos.NewInitiator(ctx, s.d.CCache, spn, nil)
+	if err != nil {
+		return &Error{Op: "service ticket", Server: s.srv.Name, Err: fmt.Errorf("%s: %w", spn, err)}
+	}
+	ini := newGSSInitiator(sc)
+	if err := c.sess.Reauthenticate(ctx, ini); err != nil {
+		ini.close()
+		return &Error{Op: "session setup", Server: s.srv.Name, Err: setupError(err, ini)}
+	}
+	c.ini.close()
+	c.ini = ini
+	if t, err := s.d.Kerberos.CachedCredentials(s.d.CCache, spn); err == nil {
+		c.info.Ticket = t
+	}
+	s.renews++
+	return nil
+}
+
+// maybeReauth authenticates again before an operation when the session's
+// ticket ends within the margin and the credentials have a newer one.
+func (s *Session) maybeReauth(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.c == nil {
+		return
+	}
+	end := s.c.info.Ticket.EndTime
+	if end.IsZero() || time.Until(end) > reauthMargin {
+		return
+	}
+	t, err := s.d.Kerberos.CachedCredentials(s.d.CCache, s.srv.spn())
+	if err == nil && !t.EndTime.After(end) {
+		// The cache holds no newer ticket: ask the credentials for one
+		// (they replace what nears its end).
+		if s.d.credentials().Acquire(ctx, s.d.Kerberos, s.d.CCache, s.srv.spn()) != nil {
+			return
+		}
+		if t, err = s.d.Kerberos.CachedCredentials(s.d.CCache, s.srv.spn()); err != nil || !t.EndTime.After(end) {
+			return
+		}
+	}
+	s.reauthLocked(ctx) // a failure shows in the operation that follows
+}
+
+// reauthMargin: a session whose ticket ends sooner is authenticated again
+// before the next operation, if a newer ticket can be had.
+const reauthMargin = 2 * time.Minute
+
 // retryable reports whether an operation on the connection of generation
-// gen that failed with err should be tried again on a renewed session:
-// the server expired the session, or another goroutine already renewed it
-// (and closed the old connection under the operation).
+// gen that failed with err should be tried again after renew: the server
+// expired the session, the connection was lost, or another goroutine
+// already renewed the session under the operation.
 func (s *Session) retryable(err error, gen int) bool {
 	if err == nil {
 		return false
 	}
-	if expired(err) {
+	if errors.Is(err, smb2.ErrPolicy) {
+		return false // a broken policy is never retried
+	}
+	if expired(err) || errors.Is(err, smb2.ErrConnectionLost) {
 		return true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.closed && s.gen != gen
+	if s.closed {
+		return false
+	}
+	if s.gen != gen {
+		return true
+	}
+	// The connection of gen ended under the operation (the error it
+	// met may only say "closed"): a new one is dialed, unless it ended
+	// for breaking the policy.
+	cerr := s.c.conn.Err()
+	return cerr != nil && !errors.Is(cerr, smb2.ErrPolicy)
 }
 
 // expired reports the server's answer that the session's ticket expired.
 func expired(err error) bool {
 	return err != nil && errors.Is(engineError(err), ErrSessionExpired)
+}
+
+func (d *Dialer) credentials() Credentials {
+	if d.Credentials == nil {
+		return Cache()
+	}
+	return d.Credentials
+}
+
+// engineConfig is what the engine offers and demands.
+func (d *Dialer) engineConfig() *smb2.Config {
+	cfg := &smb2.Config{RequireEncryption: d.Encrypt}
+	for _, c := range d.Ciphers {
+		cfg.Ciphers = append(cfg.Ciphers, uint16(c))
+	}
+	return cfg
 }
 
 // Dial gets a service ticket for srv (logging in with d.Credentials if
@@ -228,11 +424,13 @@ func (d *Dialer) dial(ctx context.Context, srv Server) (*engineConn, error) {
 	if net.ParseIP(strings.Trim(srv.Name, "[]")) != nil && srv.SPN == "" {
 		return fail("dial", fmt.Errorf("%s is an address: Kerberos needs the server's name (put the address in Server.Addr and the name in Server.Name)", srv.Name))
 	}
-	spn := srv.spn()
-	creds := d.Credentials
-	if creds == nil {
-		creds = Cache()
+	for _, c := range d.Ciphers {
+		if c.String() == "" || strings.HasPrefix(c.String(), "cipher ") {
+			return fail("dial", fmt.Errorf("Dialer.Ciphers: unknown cipher %d", c))
+		}
 	}
+	spn := srv.spn()
+	creds := d.credentials()
 
 	// Every dial asks the credentials: each source returns at once when
 	// the cache is good, and replaces what nears its end (an SMB OAuth
@@ -260,43 +458,34 @@ func (d *Dialer) dial(ctx context.Context, srv Server) (*engineConn, error) {
 		ini.close()
 		return fail("connect", fmt.Errorf("%s: %w", addr, err))
 	}
-	w := &wireConn{Conn: tcp}
-	// The engine takes its deadline from ctx only for its own waits; the
-	// socket deadline makes a silent server fail the dial too.
+	if tc, ok := tcp.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	// The engine bounds each wait by ctx; the socket deadline makes a
+	// server that stops answering mid-setup fail the dial too.
 	if dl, ok := ctx.Deadline(); ok {
-		tcp.SetDeadline(dl)
+		tcp.SetReadDeadline(dl)
 	}
-	sd := &smb2.Dialer{
-		Negotiator: smb2.Negotiator{RequireMessageSigning: true},
-		Initiator:  ini,
-	}
-	es, err := sd.DialConn(ctx, w, srv.Name)
-	tcp.SetDeadline(time.Time{})
+	conn, err := smb2.Dial(ctx, tcp, srv.Name, d.engineConfig())
 	if err != nil {
-		tcp.Close()
 		ini.close()
-		return fail("session setup", setupError(err, w, ini, spn))
+		return fail("negotiate", setupError(err, ini))
 	}
-	w.arm()
-	st := w.state()
-	if st.sessionFlags&(sessionFlagGuest|sessionFlagNull) != 0 {
-		es.Logoff()
+	es, err := conn.SessionSetup(ctx, ini)
+	tcp.SetReadDeadline(time.Time{})
+	if err != nil {
+		conn.Close()
 		ini.close()
-		return fail("session setup", fmt.Errorf("%w: the server made a guest or anonymous session", ErrPolicy))
-	}
-	if st.dialect < 0x0300 && d.Encrypt {
-		es.Logoff()
-		ini.close()
-		return fail("session setup", fmt.Errorf("%w: encryption was required but the server speaks SMB %s, which has none", ErrPolicy, dialectName(st.dialect)))
+		return fail("session setup", setupError(err, ini))
 	}
 	client, _ := d.CCache.Principal()
 	ticket, _ := d.Kerberos.CachedCredentials(d.CCache, spn)
 	c := &engineConn{
-		s: es, wire: w, ini: ini,
+		conn: conn, sess: es, ini: ini,
 		info: SessionInfo{
 			Server: srv.Name, Addr: addr, Client: client, SPN: ticket.Server,
-			Ticket: ticket, Dialect: dialectName(st.dialect), Signing: signingName(st.dialect),
-			Cipher: cipherName(st.cipher), Encrypted: st.sessionFlags&sessionFlagEncrypt != 0,
+			Ticket: ticket, Dialect: wire.DialectName(conn.Dialect), Signing: smb3crypto.SigningName(conn.SigningAlg),
+			Cipher: cipherName(conn.Cipher), Encrypted: es.EncryptAll, SessionID: es.ID(),
 			SetupTime: time.Since(start), TicketTime: ticketTime,
 		},
 	}
@@ -320,23 +509,13 @@ func principalUnknownHint(err error, srv Server, spn string) error {
 	return fmt.Errorf("%w (no account in the directory has this service principal: is %q the name the server is registered under? setspn -Q %s shows it on Windows; for an alias or private-link name set Server.SPN to the registered one)", err, srv.Name, name)
 }
 
-// setupError explains a failed session setup from what the wire showed.
-func setupError(err error, w *wireConn, ini *gssInitiator, spn string) error {
-	if f := w.failure(); f != nil {
-		return fmt.Errorf("%w: %v", ErrPolicy, f)
-	}
-	if gerr := ini.failure(); gerr != nil {
+// setupError explains a failed negotiate or session setup.
+func setupError(err error, ini *gssInitiator) error {
+	if gerr := ini.failure(); gerr != nil && !errors.Is(err, smb2.ErrPolicy) {
 		return gerr
 	}
-	st := w.state()
-	if st.setupStatus != 0 && st.setupStatus != uint32(StatusMoreProcessing) {
-		return Status(st.setupStatus)
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return err
-	}
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("the server did not answer in time: %w", context.DeadlineExceeded)
 	}
 	return engineError(err)
@@ -347,14 +526,16 @@ func setupError(err error, w *wireConn, ini *gssInitiator, spn string) error {
 func (s *Session) Info() SessionInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in := s.c.info
-	in.Renewals = s.renews
-	return in
+	info := s.c.info
+	info.Renewals = s.renews
+	info.Reconnects = s.reconnects
+	return info
 }
 
-// Close logs off and closes the connection. Open shares and files become
-// unusable.
+// Close logs off and closes the connection. Shares and files of the
+// session are unusable afterwards.
 func (s *Session) Close() error {
+	s.bg.Wait()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -365,9 +546,12 @@ func (s *Session) Close() error {
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := c.s.WithContext(ctx).Logoff()
-	c.ini.close()
-	if err != nil && !errors.Is(err, net.ErrClosed) && !expired(err) {
+	err := c.sess.Logoff(ctx)
+	c.close()
+	if err != nil && c.conn.Err() != nil && !errors.Is(c.conn.Err(), net.ErrClosed) {
+		return nil // the connection was already gone: nothing to log off
+	}
+	if err != nil && !expired(err) {
 		return &Error{Op: "logoff", Server: c.info.Server, Err: engineError(err)}
 	}
 	return nil
@@ -386,19 +570,18 @@ func (s *Session) Mount(ctx context.Context, share string) (*Share, error) {
 	return sh, nil
 }
 
-// mount connects to share on connection c (of generation gen).
-func (s *Session) mount(ctx context.Context, c *engineConn, gen int, share string) (*smb2.Share, bool, error) {
-	fail := func(err error) (*smb2.Share, bool, error) {
-		return nil, false, &Error{Op: "mount", Server: s.srv.Name, Path: share, Err: err}
+// mount connects to share on connection c (of generation gen); it renews
+// an expired session once.
+func (s *Session) mount(ctx context.Context, c *engineConn, gen int, share string) (*smb2.Tree, int, error) {
+	fail := func(err error) (*smb2.Tree, int, error) {
+		return nil, 0, &Error{Op: "mount", Server: s.srv.Name, Path: share, Err: err}
 	}
+	path := `\\` + s.srv.Name + `\` + share
 	for attempt := 0; ; attempt++ {
-		c.wire.mu.Lock()
-		c.wire.st.lastTree, c.wire.st.lastTreeFlag = 0, 0
-		c.wire.mu.Unlock()
-		es, err := c.s.WithContext(ctx).Mount(share)
-		if err != nil && attempt == 0 && expired(err) {
-			if rerr := s.renew(ctx, gen); rerr != nil {
-				return nil, false, rerr
+		t, err := c.sess.TreeConnect(ctx, path)
+		if err != nil && attempt == 0 && s.retryable(err, gen) {
+			if rerr := s.renew(ctx, gen, err); rerr != nil {
+				return nil, 0, rerr
 			}
 			if c, gen, err = s.current(); err != nil {
 				return fail(err)
@@ -406,22 +589,15 @@ func (s *Session) mount(ctx context.Context, c *engineConn, gen int, share strin
 			continue
 		}
 		if err != nil {
-			if f := c.wire.failure(); f != nil {
-				err = fmt.Errorf("%w: %v", ErrPolicy, f)
-			} else {
-				err = engineError(err)
+			e := engineError(err)
+			if errors.Is(e, ErrAccessDenied) && c.conn.Cipher == 0 {
+				// Samba and Windows answer a client that cannot
+				// encrypt with access denied on a share that
+				// requires encryption.
+				e = fmt.Errorf("%w (%w: this connection negotiated no cipher, and a share that requires encryption refuses such a client so; check Dialer.Ciphers)", e, ErrPolicy)
 			}
-			return fail(err)
+			return fail(e)
 		}
-		st := c.wire.state()
-		// A TREE_CONNECT response the wire could not read was sealed: only
-		// an encrypting server seals it.
-		encrypted := st.lastTree == 0 || st.lastTreeFlag&shareFlagEncrypt != 0 || st.sessionFlags&sessionFlagEncrypt != 0
-		if s.enc && !encrypted {
-			es.Umount()
-			return fail(fmt.Errorf(
-				"%w: encryption was required, but the server does not encrypt this share and smbkrb's SMB engine encrypts only shares the server marks for encryption (Samba: smb encrypt = required; Windows: Set-SmbShare -EncryptData $true; Azure Files: require SMB encryption in transit)", ErrPolicy))
-		}
-		return es, encrypted, nil
+		return t, gen, nil
 	}
 }

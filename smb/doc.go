@@ -1,7 +1,7 @@
 // Package smb gives Kerberos-authenticated SMB3 sessions: MIT GSS-API
-// (through package krb5) does the authentication, an SMB engine
-// (currently github.com/cloudsoda/go-smb2, kept out of this package's
-// API) the protocol.
+// (through package krb5) does the authentication, smbkrb's own SMB 3.x
+// engine (the internal package smb/internal/smb2, written from MS-SMB2
+// and kept out of this package's API) the protocol.
 //
 // A Dialer holds the Kerberos context, the credential cache and a source
 // of credentials (Password, Keytab, Cache, or another package's source).
@@ -14,19 +14,34 @@
 //
 // The security policy is fixed where it matters. There is no NTLM: a
 // server that does not accept the Kerberos ticket fails the dial. Mutual
-// authentication is required. Every message after session setup must be
-// signed or encrypted; the package checks this on the wire itself, beside
-// the engine, and closes a connection that breaks it. Shares the server
-// marks for encryption are encrypted; with Dialer.Encrypt, a share the
-// server does not encrypt is refused with ErrPolicy rather than used
-// signed only.
+// authentication is required, the SPNEGO mechListMIC and the signature of
+// the final SESSION_SETUP response are verified, and guest or anonymous
+// sessions are refused. Dialects are SMB 3.0, 3.0.2 and 3.1.1 (with the
+// preauthentication hash). Every message after session setup is signed
+// (AES-128-GMAC when the server offers it, else AES-128-CMAC) or
+// encrypted (AES-128-GCM, AES-256-GCM, AES-128-CCM, AES-256-CCM; the
+// AES-256 ciphers use the whole 32-byte Kerberos session key), and the
+// engine ends a connection whose responses break this with ErrPolicy,
+// before any of their data reaches the caller. Dialer.Ciphers narrows and
+// orders the ciphers offered (AES-256-GCM only, for an Azure Files account
+// at maximum security). Shares the server marks for encryption are
+// encrypted; a session the server encrypts, or one dialed with
+// Dialer.Encrypt, is encrypted as a whole, every share included.
 //
-// A Session outlives its ticket: when the server expires it
-// (STATUS_NETWORK_SESSION_EXPIRED), it authenticates again with a new
-// ticket from the Dialer's credentials on a new connection, mounts its
-// shares again, reopens open files and retries the request, so a long
-// transfer or a long-running process goes on. Every dial asks the
-// credentials first, so a ticket near its end is replaced before use.
+// A Session outlives its ticket: before the service ticket ends, and when
+// the server expires the session (STATUS_NETWORK_SESSION_EXPIRED), it
+// authenticates again on the same connection and SessionId with a new
+// ticket from the Dialer's credentials, so mounted shares and open files
+// stay as they are. Only when the connection is lost does it dial again,
+// mount its shares again, reopen open files at their offsets and retry
+// the request.
+//
+// Large transfers use READ and WRITE requests up to the server's maximum
+// (8 MiB on Samba) with multi-credit requests, several in flight at once;
+// the connection's one receiver verifies or decrypts each response in
+// place into pooled buffers and copies READ data straight into the
+// caller's buffer. A cancelled context sends SMB2 CANCEL and returns at
+// once. Stat is one compounded CREATE and CLOSE.
 //
 // A Session mounts Shares. A Share has the operations of a file system:
 // Stat, ReadDir, Open (a streaming io.Reader, io.ReaderAt, io.Seeker),
@@ -43,8 +58,7 @@
 // fs.ErrExist, fs.ErrPermission and context errors. Status is the
 // server's NTSTATUS.
 //
-// Known limits of the current engine: AES-128 ciphers only (AES-128-GCM or
-// -CCM); signing with AES-128-CMAC (no AES-GMAC signing), which costs CPU
-// on large signed transfers; no encryption of shares the server does not
-// mark for it.
+// Not yet done: durable handles (a file opened before a dropped
+// connection is reopened by name, not resumed by handle) and compounding
+// of small reads.
 package smb

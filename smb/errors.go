@@ -1,13 +1,13 @@
 package smb
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
 
-	smb2 "github.com/cloudsoda/go-smb2"
+	"github.com/smbkrb/smbkrb/smb/internal/smb2"
+	"github.com/smbkrb/smbkrb/smb/internal/wire"
 
 	"github.com/smbkrb/smbkrb/krb5"
 )
@@ -52,10 +52,13 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 var (
-	// ErrPolicy means the server cannot meet the security policy (signing
-	// on every message, encryption when required); the session or share
-	// was refused rather than used with less protection.
-	ErrPolicy = errors.New("the server cannot meet the security policy")
+	// ErrPolicy means the server cannot meet the security policy (SMB 3,
+	// signing on every message, encryption when required, the configured
+	// ciphers), or a message broke it (a bad or missing signature, an
+	// unencrypted answer on an encrypted session); the session or share
+	// was refused, or the connection closed, rather than used with less
+	// protection.
+	ErrPolicy = smb2.ErrPolicy
 	// ErrAccessDenied matches a server's access-denied answer (also
 	// errors.Is fs.ErrPermission).
 	ErrAccessDenied = errors.New("access denied")
@@ -150,43 +153,18 @@ func (s Status) Is(target error) bool {
 }
 
 // engineError turns an error of the SMB engine into the package's own
-// terms: the engine's types never reach a caller.
+// terms: a server's refusal becomes its Status; policy and connection
+// errors keep their sentinels (ErrPolicy, and the network cause).
 func engineError(err error) error {
 	if err == nil {
 		return nil
 	}
 	var re *smb2.ResponseError
 	if errors.As(err, &re) {
-		return Status(re.Code)
+		return Status(re.Status)
 	}
-	var te *smb2.TransportError
-	if errors.As(err, &te) {
-		return fmt.Errorf("connection lost: %w", te.Err)
-	}
-	var ie *smb2.InvalidResponseError
-	if errors.As(err, &ie) {
-		return fmt.Errorf("invalid response from the server: %s", ie.Message)
-	}
-	var in *smb2.InternalError
-	if errors.As(err, &in) {
-		return fmt.Errorf("SMB engine: %s", in.Message)
-	}
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
-	// The engine turns these statuses into the os sentinels; give them
-	// back their status, which matches the same sentinels.
-	case errors.Is(err, fs.ErrNotExist):
-		return StatusObjectNameNotFound
-	case errors.Is(err, fs.ErrExist):
-		return StatusObjectNameCollision
-	case errors.Is(err, fs.ErrPermission):
-		return StatusAccessDenied
-	}
-	// Path errors from the engine carry its own wording; keep the cause.
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return engineError(pe.Err)
+	if errors.Is(err, wire.ErrMalformed) && !errors.Is(err, ErrPolicy) {
+		return fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
 	return err
 }

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	smb2 "github.com/cloudsoda/go-smb2"
+	"github.com/smbkrb/smbkrb/smb/internal/smb2"
 
 	"github.com/smbkrb/smbkrb/internal/lab/kdcproxy"
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
@@ -108,8 +109,10 @@ func labKerberos(t *testing.T) (*krb5.Context, *krb5.CCache) {
 
 // TestKerberosSessionAgainstSamba runs the engine's session setup with
 // the MIT GSS initiator against a real Samba AD DC whose NTLM is disabled:
-// a session proves Kerberos worked end to end, and byte-exact file I/O on
-// the signed and the encrypted share proves the session key is right.
+// a session proves Kerberos worked end to end (SPNEGO, the AP-REP, the
+// mechListMIC and the final response's signature), and byte-exact file
+// I/O on the signed and the encrypted share proves the derived keys are
+// right.
 func TestKerberosSessionAgainstSamba(t *testing.T) {
 	k, cc := labKerberos(t)
 	if _, err := k.GetInitCredsPassword(t.Context(), cc, lab.user+"@"+lab.dc.Realm, []byte(lab.pw), nil); err != nil {
@@ -123,33 +126,51 @@ func TestKerberosSessionAgainstSamba(t *testing.T) {
 			}
 			ini := newGSSInitiator(sc)
 			defer ini.close()
-			d := &smb2.Dialer{Negotiator: smb2.Negotiator{RequireMessageSigning: true}, Initiator: ini}
-			s, err := d.Dial(t.Context(), net.JoinHostPort(lab.dc.Addr, "445"))
+			tcp, err := net.Dial("tcp", net.JoinHostPort(lab.dc.Addr, "445"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := smb2.Dial(t.Context(), tcp, lab.dc.FQDN, nil)
+			if err != nil {
+				t.Fatalf("negotiate: %v", err)
+			}
+			defer conn.Close()
+			s, err := conn.SessionSetup(t.Context(), ini)
 			if err != nil {
 				t.Fatalf("session setup: %v (GSS: %v)", err, ini.failure())
 			}
-			defer s.Logoff()
-			if len(ini.SessionKey()) != 16 {
-				t.Fatal("SMB session key is not 16 bytes")
-			}
-			fs, err := s.Mount(share)
+			defer s.Logoff(t.Context())
+			tree, err := s.TreeConnect(t.Context(), `\\`+lab.dc.FQDN+`\`+share)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer fs.Umount()
+			defer tree.Disconnect(t.Context())
+			if tree.Encrypt != (share == "encrypted") {
+				t.Errorf("tree encrypted = %v", tree.Encrypt)
+			}
 			data := make([]byte, 3<<20+17)
 			rand.Read(data)
-			if err := fs.WriteFile("probe.bin", data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			got, err := fs.ReadFile("probe.bin")
+			fid, err := openFlags(t.Context(), tree, "probe.bin", os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got, data) {
-				t.Fatal("file read back differs")
+			if n, err := writeFull(t.Context(), tree, fid, data, 0); err != nil || n != len(data) {
+				t.Fatalf("write: %d, %v", n, err)
 			}
-			if err := fs.Remove("probe.bin"); err != nil {
+			if err := tree.Close(t.Context(), fid); err != nil {
+				t.Fatal(err)
+			}
+			fid, err = openFlags(t.Context(), tree, "probe.bin", os.O_RDONLY)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, len(data)+100)
+			n, err := readFull(t.Context(), tree, fid, got, 0)
+			if err != io.EOF || n != len(data) || !bytes.Equal(got[:n], data) {
+				t.Fatalf("read back %d bytes (%v), equal %v", n, err, bytes.Equal(got[:min(n, len(data))], data[:min(n, len(data))]))
+			}
+			tree.Close(t.Context(), fid)
+			if err := remove(t.Context(), tree, "probe.bin"); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -13,7 +13,8 @@ import (
 	"sync"
 	"time"
 
-	smb2 "github.com/cloudsoda/go-smb2"
+	"github.com/smbkrb/smbkrb/smb/internal/smb2"
+	"github.com/smbkrb/smbkrb/smb/internal/wire"
 )
 
 // Share is a connected share of a Session. Paths are relative to the
@@ -24,10 +25,9 @@ type Share struct {
 	sess *Session
 	name string
 
-	mu        sync.Mutex
-	es        *smb2.Share // on the session's connection of generation gen
-	gen       int
-	encrypted bool
+	mu  sync.Mutex
+	t   *smb2.Tree // on the session's connection of generation gen
+	gen int
 }
 
 // ShareInfo describes a connected share.
@@ -44,16 +44,16 @@ type ShareInfo struct {
 func (sh *Share) Info() ShareInfo {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return ShareInfo{Name: sh.name, Encrypted: sh.encrypted}
+	return ShareInfo{Name: sh.name, Encrypted: sh.t != nil && sh.t.Encrypt}
 }
 
 // Close disconnects from the share. The Session stays open.
 func (sh *Share) Close() error {
 	sh.mu.Lock()
-	es, gen := sh.es, sh.gen
-	sh.es = nil
+	t, gen := sh.t, sh.gen
+	sh.t = nil
 	sh.mu.Unlock()
-	if es == nil {
+	if t == nil {
 		return nil
 	}
 	if _, cur, err := sh.sess.current(); err != nil || cur != gen {
@@ -61,53 +61,52 @@ func (sh *Share) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := es.WithContext(ctx).Umount(); err != nil && !errors.Is(err, os.ErrClosed) && !expired(err) {
+	if err := t.Disconnect(ctx); err != nil && !expired(err) && !errors.Is(err, smb2.ErrConnectionLost) {
 		return sh.fail("unmount", "", err)
 	}
 	return nil
 }
 
-// engine is the engine's share on the session's current connection,
-// mounted again if the session authenticated again since, and that
-// connection's generation.
-func (sh *Share) engine(ctx context.Context) (*smb2.Share, int, error) {
+// engine is the share's tree on the session's current connection,
+// mounted again if the session dialed again since, and that connection's
+// generation.
+func (sh *Share) engine(ctx context.Context) (*smb2.Tree, int, error) {
+	sh.sess.maybeReauth(ctx)
 	c, gen, err := sh.sess.current()
 	if err != nil {
 		return nil, 0, &Error{Op: "mount", Server: sh.sess.srv.Name, Path: sh.name, Err: err}
 	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.es != nil && sh.gen == gen {
-		return sh.es, gen, nil
+	if sh.t != nil && sh.gen == gen {
+		return sh.t, gen, nil
 	}
-	es, enc, err := sh.sess.mount(ctx, c, gen, sh.name)
+	t, gen, err := sh.sess.mount(ctx, c, gen, sh.name)
 	if err != nil {
 		return nil, 0, err
 	}
-	// mount may have renewed the session itself.
-	_, gen, _ = sh.sess.current()
-	sh.es, sh.gen, sh.encrypted = es, gen, enc
-	return es, gen, nil
+	sh.t, sh.gen = t, gen
+	return t, gen, nil
 }
 
-// do runs fn on the engine's share bound to ctx; if the server expired
-// the session, it authenticates again and runs fn once more.
-func (sh *Share) do(ctx context.Context, fn func(es *smb2.Share) error) error {
-	es, gen, err := sh.engine(ctx)
+// do runs fn on the share's tree; if the server expired the session or
+// the connection was lost, it renews the session and runs fn once more.
+func (sh *Share) do(ctx context.Context, fn func(t *smb2.Tree) error) error {
+	t, gen, err := sh.engine(ctx)
 	if err != nil {
 		return err
 	}
-	err = fn(es.WithContext(ctx))
-	if !sh.sess.retryable(err, gen) {
+	err = fn(t)
+	if !sh.sess.retryable(err, gen) || ctx.Err() != nil {
 		return err
 	}
-	if rerr := sh.sess.renew(ctx, gen); rerr != nil {
+	if rerr := sh.sess.renew(ctx, gen, err); rerr != nil {
 		return rerr
 	}
-	if es, _, err = sh.engine(ctx); err != nil {
+	if t, _, err = sh.engine(ctx); err != nil {
 		return err
 	}
-	return fn(es.WithContext(ctx))
+	return fn(t)
 }
 
 // fail wraps an engine error with the step, server and path.
@@ -123,16 +122,7 @@ func (sh *Share) fail(op, name string, err error) error {
 	if name != "" {
 		p += "/" + name
 	}
-	if c, _, cerr := sh.sess.current(); cerr == nil {
-		if f := c.wire.failure(); f != nil {
-			err = f
-		} else {
-			err = engineError(err)
-		}
-	} else {
-		err = engineError(err)
-	}
-	return &Error{Op: op, Server: sh.sess.srv.Name, Path: p, Err: err}
+	return &Error{Op: op, Server: sh.sess.srv.Name, Path: p, Err: engineError(err)}
 }
 
 // clean turns a caller's path into a share-relative one: "/" separated,
@@ -147,25 +137,21 @@ func clean(name string) string {
 // Stat describes a file or directory.
 func (sh *Share) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 	name = clean(name)
-	var fi fs.FileInfo
-	err := sh.do(ctx, func(es *smb2.Share) (err error) { fi, err = es.Stat(name); return })
+	var fi *info
+	err := sh.do(ctx, func(t *smb2.Tree) (err error) { fi, err = stat(ctx, t, name); return })
 	if err != nil {
 		return nil, sh.fail("stat", name, err)
 	}
-	return fileInfo(fi, name), nil
+	return fi, nil
 }
 
 // ReadDir lists a directory, sorted by name.
 func (sh *Share) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
 	name = clean(name)
-	var list []fs.FileInfo
-	err := sh.do(ctx, func(es *smb2.Share) (err error) { list, err = es.ReadDir(name); return })
+	var out []fs.FileInfo
+	err := sh.do(ctx, func(t *smb2.Tree) (err error) { out, err = readDir(ctx, t, name); return })
 	if err != nil {
 		return nil, sh.fail("list", name, err)
-	}
-	out := make([]fs.FileInfo, 0, len(list))
-	for _, fi := range list {
-		out = append(out, fileInfo(fi, ""))
 	}
 	slices.SortFunc(out, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
 	return out, nil
@@ -177,7 +163,7 @@ func (sh *Share) Mkdir(ctx context.Context, name string) error {
 	if name == "" {
 		return sh.fail("mkdir", name, fs.ErrExist)
 	}
-	return sh.fail("mkdir", name, sh.do(ctx, func(es *smb2.Share) error { return es.Mkdir(name, 0o755) }))
+	return sh.fail("mkdir", name, sh.do(ctx, func(t *smb2.Tree) error { return mkdir(ctx, t, name) }))
 }
 
 // MkdirAll makes a directory and any missing parents; an existing
@@ -187,8 +173,8 @@ func (sh *Share) MkdirAll(ctx context.Context, name string) error {
 	if name == "" {
 		return nil
 	}
-	var fi fs.FileInfo
-	if err := sh.do(ctx, func(es *smb2.Share) (err error) { fi, err = es.Stat(name); return }); err == nil {
+	var fi *info
+	if err := sh.do(ctx, func(t *smb2.Tree) (err error) { fi, err = stat(ctx, t, name); return }); err == nil {
 		if fi.IsDir() {
 			return nil
 		}
@@ -199,7 +185,7 @@ func (sh *Share) MkdirAll(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	err := sh.do(ctx, func(es *smb2.Share) error { return es.Mkdir(name, 0o755) })
+	err := sh.do(ctx, func(t *smb2.Tree) error { return mkdir(ctx, t, name) })
 	if err != nil && errors.Is(engineError(err), fs.ErrExist) {
 		return nil // made by someone else meanwhile
 	}
@@ -212,7 +198,7 @@ func (sh *Share) Remove(ctx context.Context, name string) error {
 	if name == "" {
 		return sh.fail("remove", name, errors.New("the share root cannot be removed"))
 	}
-	return sh.fail("remove", name, sh.do(ctx, func(es *smb2.Share) error { return es.Remove(name) }))
+	return sh.fail("remove", name, sh.do(ctx, func(t *smb2.Tree) error { return remove(ctx, t, name) }))
 }
 
 // Rename moves oldname to newname within the share, replacing a file at
@@ -222,7 +208,7 @@ func (sh *Share) Rename(ctx context.Context, oldname, newname string) error {
 	if oldname == "" || newname == "" {
 		return sh.fail("rename", oldname, errors.New("the share root cannot be renamed or replaced"))
 	}
-	return sh.fail("rename", oldname+" -> "+newname, sh.do(ctx, func(es *smb2.Share) error { return es.Rename(oldname, newname) }))
+	return sh.fail("rename", oldname+" -> "+newname, sh.do(ctx, func(t *smb2.Tree) error { return rename(ctx, t, oldname, newname) }))
 }
 
 // Open opens a file for reading. The file's reads use ctx; cancel it to
@@ -265,7 +251,8 @@ type File struct {
 	flag int
 
 	mu     sync.Mutex
-	f      *smb2.File // on the share's connection of generation gen
+	t      *smb2.Tree  // the tree of the open, on the connection of generation gen
+	fid    wire.FileID // the open
 	gen    int
 	pos    int64      // the offset of the next Read
 	reopen sync.Mutex // one reopening at a time
@@ -273,44 +260,55 @@ type File struct {
 
 // open opens the file on the share's current connection.
 func (f *File) open() error {
-	var ef *smb2.File
-	var gen int
-	err := f.sh.do(f.ctx, func(es *smb2.Share) (err error) {
-		if f.flag == os.O_RDONLY {
-			ef, err = es.Open(f.name)
-		} else {
-			ef, err = es.OpenFile(f.name, f.flag, 0o644)
-		}
+	var tree *smb2.Tree
+	var fid wire.FileID
+	err := f.sh.do(f.ctx, func(t *smb2.Tree) (err error) {
+		fid, err = openFlags(f.ctx, t, f.name, f.flag)
+		tree = t
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	_, gen, _ = f.sh.sess.current()
+	f.sh.mu.Lock()
+	gen := f.sh.gen
+	f.sh.mu.Unlock()
 	f.mu.Lock()
-	f.f, f.gen = ef, gen
+	f.t, f.fid, f.gen = tree, fid, gen
 	f.mu.Unlock()
 	return nil
 }
 
-// handle is the engine's file and its generation.
-func (f *File) handle() (*smb2.File, int) {
+// handle is the engine's tree, the open and its generation.
+func (f *File) handle() (*smb2.Tree, wire.FileID, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.f, f.gen
+	return f.t, f.fid, f.gen
 }
 
 // retry runs fn on the file; if the server expired the session, it
 // renews the session, opens the file again (once, whichever goroutine
 // comes first) and runs fn again.
-func (f *File) retry(fn func(ef *smb2.File) error) error {
-	ef, gen := f.handle()
-	err := fn(ef)
-	if !f.sh.sess.retryable(err, gen) {
+func (f *File) retry(fn func(t *smb2.Tree, fid wire.FileID) error) error {
+	return f.retryCtx(f.ctx, fn)
+}
+
+// retryCtx is retry for an operation bounded by ctx as well as by the
+// file's context.
+func (f *File) retryCtx(ctx context.Context, fn func(t *smb2.Tree, fid wire.FileID) error) error {
+	f.sh.sess.maybeReauth(ctx)
+	t, fid, gen := f.handle()
+	err := fn(t, fid)
+	if !f.sh.sess.retryable(err, gen) || f.ctx.Err() != nil || ctx.Err() != nil {
 		return err
 	}
-	if rerr := f.sh.sess.renew(f.ctx, gen); rerr != nil {
+	if rerr := f.sh.sess.renew(ctx, gen, err); rerr != nil {
 		return rerr
+	}
+	if _, cur, cerr := f.sh.sess.current(); cerr == nil && cur == gen {
+		// Authenticated again on the same connection: the open is still
+		// good.
+		return fn(t, fid)
 	}
 	f.reopen.Lock()
 	f.mu.Lock()
@@ -326,8 +324,8 @@ func (f *File) retry(fn func(ef *smb2.File) error) error {
 		}
 	}
 	f.reopen.Unlock()
-	ef, _ = f.handle()
-	return fn(ef)
+	t, fid, _ = f.handle()
+	return fn(t, fid)
 }
 
 // Read reads the next bytes.
@@ -348,7 +346,7 @@ func (f *File) Read(p []byte) (int, error) {
 // ReadAt reads len(p) bytes at off; it may be called concurrently.
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	var n int
-	err := f.retry(func(ef *smb2.File) (err error) { n, err = ef.ReadAt(p, off); return })
+	err := f.retry(func(t *smb2.Tree, fid wire.FileID) (err error) { n, err = readFull(f.ctx, t, fid, p, off); return })
 	if err == io.EOF {
 		return n, err
 	}
@@ -360,8 +358,14 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 
 // WriteAt writes p at off (the files Put writes).
 func (f *File) writeAt(p []byte, off int64) (int, error) {
+	return f.writeAtCtx(f.ctx, p, off)
+}
+
+// writeAtCtx is writeAt bounded by ctx too (ctx must not outlive the
+// file's context).
+func (f *File) writeAtCtx(ctx context.Context, p []byte, off int64) (int, error) {
 	var n int
-	err := f.retry(func(ef *smb2.File) (err error) { n, err = ef.WriteAt(p, off); return })
+	err := f.retryCtx(ctx, func(t *smb2.Tree, fid wire.FileID) (err error) { n, err = writeFull(ctx, t, fid, p, off); return })
 	return n, err
 }
 
@@ -395,12 +399,12 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 
 // Stat describes the file.
 func (f *File) Stat() (fs.FileInfo, error) {
-	var fi fs.FileInfo
-	err := f.retry(func(ef *smb2.File) (err error) { fi, err = ef.Stat(); return })
+	var fi *info
+	err := f.retry(func(t *smb2.Tree, fid wire.FileID) (err error) { fi, err = fileStat(f.ctx, t, fid, f.name); return })
 	if err != nil {
 		return nil, f.sh.fail("stat", f.name, err)
 	}
-	return fileInfo(fi, f.name), nil
+	return fi, nil
 }
 
 // WriteTo copies the file from its current offset to w with the share's
@@ -416,15 +420,40 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
-// Close closes the file.
+// Close closes the file. If the file's context has ended, Close returns
+// at once and the CLOSE goes on in the background (Session.Close waits
+// for it, at most cleanupGrace), so a cancelled transfer does not wait for
+// a server that stopped answering.
 func (f *File) Close() error {
-	ef, gen := f.handle()
-	err := ef.Close()
-	if _, cur, cerr := f.sh.sess.current(); cerr == nil && cur != gen {
-		return nil // its session is gone: nothing to close on the server
-	}
-	if expired(err) {
+	if f.ctx.Err() != nil {
+		f.sh.sess.bg.Go(func() {
+			f.closeWithin(cleanupGrace)
+		})
 		return nil
+	}
+	return f.closeWithin(30 * time.Second)
+}
+
+// closeWithin closes the file, waiting at most d (and at most 5 s once
+// the file's context ends).
+func (f *File) closeWithin(d time.Duration) error {
+	t, fid, gen := f.handle()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(f.ctx), d)
+	defer cancel()
+	if f.ctx.Err() == nil {
+		stop := context.AfterFunc(f.ctx, func() { time.AfterFunc(5*time.Second, cancel) })
+		defer stop()
+	}
+	err := t.Close(ctx, fid)
+	if expired(err) {
+		if rerr := f.sh.sess.renew(ctx, gen, err); rerr == nil {
+			if _, cur, cerr := f.sh.sess.current(); cerr == nil && cur == gen {
+				err = t.Close(ctx, fid)
+			}
+		}
+	}
+	if _, cur, cerr := f.sh.sess.current(); cerr == nil && cur != gen {
+		return nil // its connection is gone: nothing to close on the server
 	}
 	return f.sh.fail("close", f.name, err)
 }
@@ -443,17 +472,3 @@ func (i *info) Mode() fs.FileMode  { return i.mode }
 func (i *info) ModTime() time.Time { return i.mtime }
 func (i *info) IsDir() bool        { return i.mode.IsDir() }
 func (i *info) Sys() any           { return nil }
-
-// fileInfo copies the engine's FileInfo, so that no engine type leaves
-// the package. name replaces the engine's name when not "" (the root has
-// none).
-func fileInfo(fi fs.FileInfo, name string) fs.FileInfo {
-	n := fi.Name()
-	if name != "" {
-		n = path.Base(name)
-	}
-	if name == "" && n == "" {
-		n = "."
-	}
-	return &info{name: n, size: fi.Size(), mode: fi.Mode(), mtime: fi.ModTime()}
-}

@@ -13,17 +13,19 @@ import (
 	"sync"
 	"time"
 
-	smb2 "github.com/cloudsoda/go-smb2"
+	"github.com/smbkrb/smbkrb/smb/internal/smb2"
 )
 
-// TransferOptions tune Get and Put. The zero value keeps four 1 MiB
+// TransferOptions tune Get and Put. The zero value keeps four 4 MiB
 // requests in flight: at most Parallel×ChunkSize bytes are buffered.
 type TransferOptions struct {
 	// Parallel is the number of read or write requests in flight on the
 	// session for one transfer; 0 means 4, 1 means one at a time.
 	Parallel int
-	// ChunkSize is the size of each request; 0 means 1 MiB. The engine
-	// splits larger chunks to the server's maximum.
+	// ChunkSize is the size of each request; 0 means 4 MiB. The engine
+	// splits larger chunks to the server's maximum (MaxReadSize,
+	// MaxWriteSize: 8 MiB on Samba, 1 MiB on Azure Files) and to the
+	// credits it holds.
 	ChunkSize int
 	// Progress, if set, is called after each chunk with the bytes done so
 	// far and the total (-1 when unknown). Calls never overlap.
@@ -35,7 +37,7 @@ func (o TransferOptions) withDefaults() TransferOptions {
 		o.Parallel = 4
 	}
 	if o.ChunkSize <= 0 {
-		o.ChunkSize = 1 << 20
+		o.ChunkSize = 4 << 20
 	}
 	return o
 }
@@ -216,9 +218,18 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 	// The file lives on a context that outlasts a cancelled ctx by a
 	// grace period, so that the cleanup can still close and remove it.
 	fctx, fcancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer fcancel()
+	background := false // the cleanup owns fctx
+	defer func() {
+		if !background {
+			fcancel()
+		}
+	}()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(cleanupGrace, fcancel) })
-	defer stop()
+	defer func() {
+		if !background {
+			stop()
+		}
+	}()
 	ef := &File{sh: sh, name: target, ctx: fctx, flag: flags}
 	if err := ef.open(); err != nil {
 		return 0, sh.fail("write", name, err)
@@ -226,7 +237,7 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 	cleanup := func() {
 		ef.Close()
 		if !o.InPlace {
-			sh.do(fctx, func(es *smb2.Share) error { return es.Remove(target) })
+			sh.do(fctx, func(t *smb2.Tree) error { return remove(fctx, t, target) })
 		}
 	}
 
@@ -235,9 +246,20 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 		total = sizeOf(r)
 	}
 	prog := &progress{total: total, fn: xo.Progress}
-	n, err := copyIn(ctx, r, writerFunc(ef.writeAt), xo, prog)
+	n, err := copyIn(ctx, r, writerFunc(func(p []byte, off int64) (int, error) { return ef.writeAtCtx(ctx, p, off) }), xo, prog)
 	if err != nil {
-		cleanup()
+		if ctx.Err() != nil {
+			// Cancelled: return now; the temporary file is closed and
+			// removed in the background within cleanupGrace
+			// (Session.Close waits for it).
+			background = true
+			sh.sess.bg.Go(func() {
+				defer fcancel()
+				cleanup()
+			})
+		} else {
+			cleanup()
+		}
 		var e *Error
 		if errors.As(err, &e) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return n, err
@@ -249,7 +271,7 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 		return n, sh.fail("write", name, err)
 	}
 	if !o.InPlace {
-		if err := sh.do(ctx, func(es *smb2.Share) error { return es.Rename(target, name) }); err != nil {
+		if err := sh.do(ctx, func(t *smb2.Tree) error { return rename(ctx, t, target, name) }); err != nil {
 			cleanup()
 			return n, sh.fail("rename", target+" -> "+name, err)
 		}

@@ -112,7 +112,7 @@ func TestKinitAndFiles(t *testing.T) {
 			if share == samba.ShareEncrypted {
 				wantProt = "share " + share + ": encrypted"
 			}
-			for _, want := range []string{wantProt, "principal " + lab.user, "SMB 3.1.1", "signing AES-128-CMAC", "cifs/" + lab.dc.FQDN + "@LAB.TEST"} {
+			for _, want := range []string{wantProt, "principal " + lab.user, "SMB 3.1.1", "signing AES-128-GMAC", "cifs/" + lab.dc.FQDN + "@LAB.TEST"} {
 				if !strings.Contains(r.stderr, want) {
 					t.Errorf("put -v does not say %q", want)
 				}
@@ -253,14 +253,20 @@ func TestReadOnlyShare(t *testing.T) {
 	c.ok(t, nil, "ls", "--config", lab.config, remote(samba.ShareReadOnly, ""))
 }
 
-// TestEncryptPolicy: --encrypt refuses the share the server only signs
-// (exit 6) and accepts the encrypted one.
+// TestEncryptPolicy: --encrypt encrypts the whole session, so the share
+// the server only signs is used encrypted too; without it that share is
+// signed.
 func TestEncryptPolicy(t *testing.T) {
 	c := newClient(t)
 	c.kinit(t)
-	c.fails(t, exitPolicy, []string{"security policy", "--encrypt"}, nil, "ls", "--encrypt", "--config", lab.config, remote(samba.ShareSigned, ""))
-	r := c.ok(t, nil, "ls", "--encrypt", "-v", "--config", lab.config, remote(samba.ShareEncrypted, ""))
-	if !strings.Contains(r.stderr, "share encrypted: encrypted") {
-		t.Errorf("ls -v --encrypt on the encrypted share: %s", r.stderr)
+	for _, share := range []string{samba.ShareSigned, samba.ShareEncrypted} {
+		r := c.ok(t, nil, "ls", "--encrypt", "-v", "--config", lab.config, remote(share, ""))
+		if !strings.Contains(r.stderr, "session encrypted true") || !strings.Contains(r.stderr, "share "+share+": encrypted") {
+			t.Errorf("ls -v --encrypt on %s: %s", share, r.stderr)
+		}
+	}
+	r := c.ok(t, nil, "ls", "-v", "--config", lab.config, remote(samba.ShareSigned, ""))
+	if !strings.Contains(r.stderr, "session encrypted false") || !strings.Contains(r.stderr, "share "+samba.ShareSigned+": signed, not encrypted") {
+		t.Errorf("ls -v on %s: %s", samba.ShareSigned, r.stderr)
 	}
 }

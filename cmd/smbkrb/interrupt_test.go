@@ -116,8 +116,9 @@ func TestInterruptedPut(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr.Close()
-	// Three MiB, then nothing: put has written some and waits for more.
-	go pw.Write(randomBytes(t, 3<<20))
+	// Nine MiB (two 4 MiB requests and some), then nothing: put has
+	// written some and waits for more.
+	go pw.Write(randomBytes(t, 9<<20))
 	waitFor(t, "the upload to start", func() bool { return partFile(disk) >= 1<<20 })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -191,8 +191,9 @@ func TestConfigFile(t *testing.T) {
 		if err := os.WriteFile(conf, append(data, "encrypt\n"...), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		c.fails(t, exitPolicy, nil, nil, "ls", "--config", conf, target)
-		c.ok(t, nil, "ls", "--config", conf, remote(samba.ShareEncrypted, ""))
+		if r := c.ok(t, nil, "ls", "-v", "--config", conf, target); !strings.Contains(r.stderr, "session encrypted true") {
+			t.Errorf("encrypt in the config file: %s", r.stderr)
+		}
 	})
 	t.Run("mistakes", func(t *testing.T) {
 		for _, bad := range []string{"nosuchsetting 1\n", "kdc LAB.TEST\n", "kdc LAB.TEST=http://kdc.lab.test/KdcProxy\n", "timeout soon\n", "chunk huge\n"} {

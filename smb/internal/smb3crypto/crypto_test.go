@@ -460,10 +460,19 @@ func TestDeriveKeys(t *testing.T) {
 	if !bytes.Equal(a.Encryption, b.Encryption) || !bytes.Equal(a.Signing, b.Signing) {
 		t.Error("AES-128 keys depend on bytes past the 16th of the session key")
 	}
-	// With AES-256 they all count, the signing key's too.
+	// With AES-256 all 32 bytes count for the cipher keys; the signing
+	// and application keys still come from Session.SessionKey, the first
+	// 16 (Samba signs the final SESSION_SETUP response so, and
+	// smb/engine_e2e_test.go's AES-256 cases verify it).
 	c, _ := DeriveKeys(0x0311, append(key32[:16:16], make([]byte, 16)...), preauth, CipherAES256GCM)
-	if bytes.Equal(c.Encryption, k256.Encryption) || bytes.Equal(c.Signing, k256.Signing) {
-		t.Error("AES-256 keys ignore the last 16 bytes of the session key")
+	if bytes.Equal(c.Encryption, k256.Encryption) || bytes.Equal(c.Decryption, k256.Decryption) {
+		t.Error("AES-256 cipher keys ignore the last 16 bytes of the session key")
+	}
+	if !bytes.Equal(c.Signing, k256.Signing) || !bytes.Equal(c.Application, k256.Application) {
+		t.Error("AES-256 signing or application key depends on bytes past the 16th of the session key")
+	}
+	if !bytes.Equal(k256.Signing, a.Signing) {
+		t.Error("the signing key depends on the cipher")
 	}
 	d, _ := DeriveKeys(0x0300, key16, nil, CipherAES128CCM)
 	if got := hex.EncodeToString(d.Signing); got != want[hex.EncodeToString(key16)+hex.EncodeToString([]byte("SMB2AESCMAC\x00"))] {

@@ -74,11 +74,13 @@ const (
 // session's preauthentication hash for dialect 3.1.1 and ignored
 // otherwise; cipher is the negotiated cipher, 0 for none.
 //
-// With AES-128 (or no cipher) every key is derived from the first 16
-// bytes of the session key with L=128. With AES-256-CCM or AES-256-GCM
-// the whole session key (32 bytes for an AES-256 Kerberos key) is the
-// derivation key and the two cipher keys are 256 bits long; cutting the
-// key to 16 bytes there is a classic interoperability bug.
+// The signing and application keys are derived from Session.SessionKey,
+// the first 16 bytes of the session key, with L=128, whatever the cipher.
+// So are the cipher keys with AES-128 (or no cipher). With AES-256-CCM or
+// AES-256-GCM the cipher keys come from Session.FullSessionKey, the whole
+// session key (32 bytes for an AES-256 Kerberos key), with L=256: cutting
+// that key to 16 bytes, or deriving the signing key from all 32, are the
+// two classic interoperability bugs here.
 func DeriveKeys(dialect uint16, sessionKey, preauth []byte, cipher uint16) (Keys, error) {
 	if len(sessionKey) == 0 {
 		return Keys{}, errors.New("smb3crypto: empty session key")
@@ -110,10 +112,10 @@ func DeriveKeys(dialect uint16, sessionKey, preauth []byte, cipher uint16) (Keys
 		if len(preauth) != sha512.Size {
 			return Keys{}, fmt.Errorf("smb3crypto: preauthentication hash of %d bytes, want %d", len(preauth), sha512.Size)
 		}
-		k.Signing = KDF(full, []byte("SMBSigningKey\x00"), preauth, 128)
+		k.Signing = KDF(ki, []byte("SMBSigningKey\x00"), preauth, 128)
 		k.Encryption = KDF(full, []byte("SMBC2SCipherKey\x00"), preauth, encBits)
 		k.Decryption = KDF(full, []byte("SMBS2CCipherKey\x00"), preauth, encBits)
-		k.Application = KDF(full, []byte("SMBAppKey\x00"), preauth, 128)
+		k.Application = KDF(ki, []byte("SMBAppKey\x00"), preauth, 128)
 	default:
 		return Keys{}, fmt.Errorf("smb3crypto: no SMB 3 keys for dialect %#04x", dialect)
 	}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 )
@@ -82,4 +83,32 @@ func FuzzParseOplockBreak(f *testing.F) {
 	binary.LittleEndian.PutUint16(lb, 44)
 	f.Add(response2(CmdOplockBreak, lb))
 	f.Fuzz(func(t *testing.T, msg []byte) { ParseOplockBreak(msg) })
+}
+
+// FuzzSplitCompound checks that the pieces of a compound tile the input
+// exactly and each starts with a header that parses.
+func FuzzSplitCompound(f *testing.F) {
+	h := Header{Command: CmdRead, MessageID: 3}
+	one := make([]byte, HeaderSize+8)
+	h.Encode(one)
+	two := append(bytes.Clone(one), one...)
+	binary.LittleEndian.PutUint32(two[20:], uint32(len(one)))
+	f.Add(one)
+	f.Add(two)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		msgs, err := SplitCompound(b)
+		if err != nil {
+			return
+		}
+		total := 0
+		for _, m := range msgs {
+			if _, err := ParseHeader(m); err != nil && binary.LittleEndian.Uint16(m[4:]) == HeaderSize {
+				t.Fatalf("a piece does not parse: %v", err)
+			}
+			total += len(m)
+		}
+		if total != len(b) {
+			t.Fatalf("pieces cover %d of %d bytes", total, len(b))
+		}
+	})
 }

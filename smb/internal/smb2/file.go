@@ -1,0 +1,217 @@
+package smb2
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/smbkrb/smbkrb/smb/internal/wire"
+)
+
+// creditUnit is the payload one credit pays for (MS-SMB2 3.1.5.2).
+const creditUnit = 64 << 10
+
+// chargeFor is the CreditCharge of a request moving n bytes.
+func chargeFor(n int) uint16 {
+	return uint16(max(1, (n+creditUnit-1)/creditUnit))
+}
+
+// maxIO bounds one READ or WRITE by the server's maximum and by the
+// credits the connection holds now.
+func (c *Conn) maxIO(limit uint32, want int) int {
+	n := min(want, int(limit))
+	if cp := c.credits.capacity(); cp > 0 && n > cp*creditUnit {
+		n = cp * creditUnit
+	}
+	return max(n, 1)
+}
+
+// MaxRead is the largest READ to ask for now; MaxWrite the largest WRITE.
+func (c *Conn) MaxRead(want int) int  { return c.maxIO(c.MaxReadSize, want) }
+func (c *Conn) MaxWrite(want int) int { return c.maxIO(c.MaxWriteSize, want) }
+
+// one sends one request on the tree and returns its call (to release)
+// after checking the status.
+func (t *Tree) one(ctx context.Context, m outMsg) (*call, error) {
+	m.treeID = t.ID
+	calls, err := t.s.c.roundTrip(ctx, t.s.opts(t), m)
+	if err != nil {
+		return nil, err
+	}
+	cl := calls[0]
+	if cl.status != StatusSuccess && !(m.cmd == wire.CmdQueryInfo && cl.status == StatusBufferOverflow) {
+		cl.release()
+		return nil, &ResponseError{Status: cl.status, Command: m.cmd}
+	}
+	return cl, nil
+}
+
+// Create opens or creates a file or directory (MS-SMB2 3.2.4.3). The
+// response does not alias any buffer of the engine.
+func (t *Tree) Create(ctx context.Context, req *wire.CreateRequest) (*wire.CreateResponse, error) {
+	cl, err := t.one(ctx, outMsg{cmd: wire.CmdCreate, body: req.Append, size: 2*len(req.Name) + 256})
+	if err != nil {
+		return nil, err
+	}
+	msg := append([]byte(nil), cl.resp...)
+	cl.release()
+	r, err := wire.ParseCreateResponse(msg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: create response: %v", ErrPolicy, err)
+	}
+	return r, nil
+}
+
+// Stat opens req's file, reads its attributes and closes it in one
+// compounded round trip (CREATE + CLOSE with the attributes asked back).
+func (t *Tree) Stat(ctx context.Context, req *wire.CreateRequest) (*wire.CreateResponse, error) {
+	cr := &wire.CloseRequest{FileID: wire.FileIDAny}
+	calls, err := t.s.c.roundTrip(ctx, t.s.opts(t),
+		outMsg{cmd: wire.CmdCreate, treeID: t.ID, body: req.Append, size: 2*len(req.Name) + 256},
+		outMsg{cmd: wire.CmdClose, treeID: t.ID, related: true, body: cr.Append})
+	if err != nil {
+		return nil, err
+	}
+	defer calls[1].release()
+	c0 := calls[0]
+	if c0.status != StatusSuccess {
+		c0.release()
+		return nil, &ResponseError{Status: c0.status, Command: wire.CmdCreate}
+	}
+	msg := append([]byte(nil), c0.resp...)
+	c0.release()
+	r, err := wire.ParseCreateResponse(msg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: create response: %v", ErrPolicy, err)
+	}
+	return r, nil
+}
+
+// Close closes an open (MS-SMB2 3.2.4.5).
+func (t *Tree) Close(ctx context.Context, fid wire.FileID) error {
+	cr := &wire.CloseRequest{FileID: fid}
+	cl, err := t.one(ctx, outMsg{cmd: wire.CmdClose, body: cr.Append})
+	if err != nil {
+		return err
+	}
+	cl.release()
+	return nil
+}
+
+// Flush asks the server to write the file's data to stable storage.
+func (t *Tree) Flush(ctx context.Context, fid wire.FileID) error {
+	cl, err := t.one(ctx, outMsg{cmd: wire.CmdFlush, body: func(m []byte) []byte { return wire.AppendFlushRequest(m, fid) }})
+	if err != nil {
+		return err
+	}
+	cl.release()
+	return nil
+}
+
+// Read reads up to len(p) bytes at off in one READ; len(p) must not
+// exceed Conn.MaxRead. It returns io.EOF at or past the end of the file.
+// The data goes from the receiver straight into p.
+func (t *Tree) Read(ctx context.Context, fid wire.FileID, off int64, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	req := &wire.ReadRequest{Length: uint32(len(p)), Offset: uint64(off), FileID: fid}
+	calls, err := t.s.c.roundTrip(ctx, t.s.opts(t), outMsg{
+		cmd: wire.CmdRead, treeID: t.ID, charge: chargeFor(len(p)), body: req.Append, readDst: p,
+	})
+	if err != nil {
+		return 0, err
+	}
+	cl := calls[0]
+	defer cl.release()
+	switch cl.status {
+	case StatusSuccess:
+		return cl.readN, nil
+	case StatusEndOfFile:
+		return 0, io.EOF
+	}
+	return 0, &ResponseError{Status: cl.status, Command: wire.CmdRead}
+}
+
+// Write writes p at off in one WRITE; len(p) must not exceed
+// Conn.MaxWrite. It returns the bytes the server wrote.
+func (t *Tree) Write(ctx context.Context, fid wire.FileID, off int64, p []byte) (int, error) {
+	body := func(m []byte) []byte {
+		m = wire.AppendWriteRequestHeader(m, fid, uint64(off), uint32(len(p)))
+		return append(m, p...)
+	}
+	cl, err := t.one(ctx, outMsg{cmd: wire.CmdWrite, charge: chargeFor(len(p)), body: body, size: len(p) + wire.WriteRequestBodySize})
+	if err != nil {
+		return 0, err
+	}
+	defer cl.release()
+	n, err := wire.ParseWriteResponse(cl.resp)
+	if err != nil {
+		return 0, fmt.Errorf("%w: write response: %v", ErrPolicy, err)
+	}
+	if int(n) > len(p) {
+		return 0, fmt.Errorf("%w: the server says it wrote %d bytes of %d", ErrPolicy, n, len(p))
+	}
+	return int(n), nil
+}
+
+// QueryInfo returns the info buffer of class (a copy); outLen bounds it.
+func (t *Tree) QueryInfo(ctx context.Context, fid wire.FileID, infoType, class uint8, outLen uint32) ([]byte, error) {
+	req := &wire.QueryInfoRequest{InfoType: infoType, InfoClass: class, OutputBufferLength: outLen, FileID: fid}
+	cl, err := t.one(ctx, outMsg{cmd: wire.CmdQueryInfo, charge: chargeFor(int(outLen)), body: req.Append})
+	if err != nil {
+		return nil, err
+	}
+	defer cl.release()
+	if cl.status == StatusBufferOverflow {
+		return nil, &ResponseError{Status: cl.status, Command: wire.CmdQueryInfo}
+	}
+	out, err := wire.ParseQueryInfoResponse(cl.resp)
+	if err != nil {
+		return nil, fmt.Errorf("%w: query info response: %v", ErrPolicy, err)
+	}
+	return append([]byte(nil), out...), nil
+}
+
+// SetInfo sets info of class from buf.
+func (t *Tree) SetInfo(ctx context.Context, fid wire.FileID, infoType, class uint8, buf []byte) error {
+	req := &wire.SetInfoRequest{InfoType: infoType, InfoClass: class, FileID: fid, Buffer: buf}
+	cl, err := t.one(ctx, outMsg{cmd: wire.CmdSetInfo, body: req.Append, size: len(buf) + 64})
+	if err != nil {
+		return err
+	}
+	cl.release()
+	return nil
+}
+
+// dirBuffer is the output buffer size of one QUERY_DIRECTORY.
+const dirBuffer = 256 << 10
+
+// QueryDirectory lists the next entries of an open directory (MS-SMB2
+// 3.2.4.17); restart starts over. At the end it returns io.EOF.
+func (t *Tree) QueryDirectory(ctx context.Context, fid wire.FileID, pattern string, restart bool, dst []wire.DirEntry) ([]wire.DirEntry, error) {
+	outLen := min(uint32(dirBuffer), t.s.c.MaxTransactSize)
+	req := &wire.QueryDirectoryRequest{
+		InfoClass: wire.FileIdBothDirectoryInformation, FileID: fid, Pattern: pattern, OutputBufferLength: outLen,
+	}
+	if restart {
+		req.Flags |= wire.QueryDirRestartScans
+	}
+	cl, err := t.one(ctx, outMsg{cmd: wire.CmdQueryDirectory, charge: chargeFor(int(outLen)), body: req.Append, size: 2*len(pattern) + 64})
+	if err != nil {
+		if IsStatus(err, StatusNoMoreFiles) {
+			return dst, io.EOF
+		}
+		return dst, err
+	}
+	defer cl.release()
+	buf, err := wire.ParseQueryDirectoryResponse(cl.resp)
+	if err != nil {
+		return dst, fmt.Errorf("%w: query directory response: %v", ErrPolicy, err)
+	}
+	out, err := wire.ParseDirEntries(buf, wire.FileIdBothDirectoryInformation, dst)
+	if err != nil {
+		return dst, fmt.Errorf("%w: query directory entries: %v", ErrPolicy, err)
+	}
+	return out, nil
+}
