@@ -356,13 +356,8 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return n, f.sh.fail("read", f.name, err)
 }
 
-// WriteAt writes p at off (the files Put writes).
-func (f *File) writeAt(p []byte, off int64) (int, error) {
-	return f.writeAtCtx(f.ctx, p, off)
-}
-
-// writeAtCtx is writeAt bounded by ctx too (ctx must not outlive the
-// file's context).
+// writeAtCtx writes p at off, retrying once across a renewal, bounded by
+// ctx as well as by the file's context.
 func (f *File) writeAtCtx(ctx context.Context, p []byte, off int64) (int, error) {
 	var n int
 	err := f.retryCtx(ctx, func(t *smb2.Tree, fid wire.FileID) (err error) { n, err = writeFull(ctx, t, fid, p, off); return })

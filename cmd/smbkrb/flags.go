@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -443,5 +442,3 @@ func usagef(cmd, format string, args ...any) error {
 func settingf(cmd, hint, format string, args ...any) error {
 	return &usageError{cmd: cmd, msg: fmt.Sprintf(format, args...), hint: hint}
 }
-
-var errHelp = errors.New("help requested")

@@ -101,7 +101,6 @@ type Conn struct {
 	sessions map[uint64]*Session
 	err      error // why the connection ended
 	done     chan struct{}
-	closing  bool
 }
 
 // Stats counts the frames of a connection by protection, in both
