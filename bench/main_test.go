@@ -243,17 +243,21 @@ func removeFiles() {
 
 // protection is smbclient's --client-protection for a share: the bench
 // forces the peer to sign, or to encrypt, rather than trust its defaults.
-func protection(share string) string {
-	if share == samba.ShareEncrypted {
-		return "--client-protection=encrypt"
+// On the aes256 runs it is restricted to AES-256-GCM, as smbkrb is.
+func protection(share string) []string {
+	switch share {
+	case samba.ShareEncrypted:
+		return []string{"--client-protection=encrypt"}
+	case shareAES256:
+		return []string{"--client-protection=encrypt", "--option=client smb3 encryption algorithms = AES-256-GCM"}
 	}
-	return "--client-protection=sign"
+	return []string{"--client-protection=sign"}
 }
 
 // smbclientArgs are the arguments of an smbclient run on share with the
 // Kerberos cache ccache (a FILE path), then args.
 func smbclientArgs(share, ccache string, args ...string) []string {
-	return lab.peer.SmbclientArgs(lab.dc, share, "FILE:"+ccache, append([]string{protection(share)}, args...)...)
+	return lab.peer.SmbclientArgs(lab.dc, realShare(share), "FILE:"+ccache, append(protection(share), args...)...)
 }
 
 // runSmbclient runs smbclient once and returns its CPU time (user+system)

@@ -217,7 +217,7 @@ func printSummary(w io.Writer) {
 	fmt.Fprintln(tw, "transfer\tp1 MiB/s\tp4 MiB/s\tp8 MiB/s\tsmbclient MiB/s\tbest/smbclient\tsmbclient per run MiB/s\tcpu-s/GiB best\tcpu-s/GiB smbclient\tsrv cpu-s/GiB best\tsrv cpu-s/GiB smbclient\t")
 	printed := false
 	for _, dir := range []string{"Get", "Put"} {
-		for _, share := range []string{"signed", "encrypted"} {
+		for _, share := range shares {
 			var best result
 			bestOK := false
 			row := strings.ToLower(dir) + " " + share
@@ -244,6 +244,11 @@ func printSummary(w io.Writer) {
 	}
 	if printed {
 		tw.Flush()
+		for _, share := range shares {
+			if v, ok := negotiated.Load(share); ok {
+				fmt.Fprintf(w, "smbkrb on %s: %s\n", share, v)
+			}
+		}
 		fmt.Fprintln(w, "(best: the fastest of smbkrb's p1/p4/p8; smbclient: one process, session open, transfers typed on its stdin; per run: one smbclient process per transfer, start and session setup included)")
 	}
 

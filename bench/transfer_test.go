@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,11 +16,28 @@ import (
 )
 
 // The shares the transfers run on, and the numbers of requests in flight
-// smbkrb is measured with.
+// smbkrb is measured with. "aes256" is the encrypted share with both
+// clients restricted to AES-256-GCM (an Azure Files account at maximum
+// security); the others use each client's default cipher (AES-128-GCM).
 var (
-	shares    = []string{samba.ShareSigned, samba.ShareEncrypted}
+	shares    = []string{samba.ShareSigned, samba.ShareEncrypted, shareAES256}
 	parallels = []int{1, 4, 8}
 )
+
+// shareAES256 names the AES-256-GCM runs on the encrypted share.
+const shareAES256 = "aes256"
+
+// realShare is the server's share a benchmark share name runs on.
+func realShare(share string) string {
+	if share == shareAES256 {
+		return samba.ShareEncrypted
+	}
+	return share
+}
+
+// negotiated records, per benchmark share, what smbkrb's session
+// negotiated, for the summary.
+var negotiated sync.Map // share -> string
 
 // mountShare dials a session and mounts share, outside the timer; both are
 // closed by b's cleanup. It checks that the share is protected as it must
@@ -28,19 +46,31 @@ func mountShare(b *testing.B, share string) *smb.Share {
 	b.Helper()
 	k := kerberos(b)
 	d := &smb.Dialer{Kerberos: k, CCache: memCache(b, k), Credentials: smb.Password(lab.principal, []byte(lab.pw))}
+	if share == shareAES256 {
+		d.Ciphers = []smb.Cipher{smb.AES256GCM}
+	}
 	s, err := d.Dial(b.Context(), labServer())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	sh, err := s.Mount(b.Context(), share)
+	sh, err := s.Mount(b.Context(), realShare(share))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { sh.Close() })
-	if got, want := sh.Info().Encrypted, share == samba.ShareEncrypted; got != want {
+	if got, want := sh.Info().Encrypted, realShare(share) == samba.ShareEncrypted; got != want {
 		b.Fatalf("share %s: encrypted = %v, want %v", share, got, want)
 	}
+	info := s.Info()
+	if share == shareAES256 && info.Cipher != "AES-256-GCM" {
+		b.Fatalf("share %s: cipher %q negotiated", share, info.Cipher)
+	}
+	prot := "signing " + info.Signing
+	if sh.Info().Encrypted {
+		prot = "cipher " + info.Cipher
+	}
+	negotiated.Store(share, fmt.Sprintf("SMB %s, %s", info.Dialect, prot))
 	return sh
 }
 
@@ -116,7 +146,7 @@ func BenchmarkPut(b *testing.B) {
 // removes it.
 func checkServerCopy(b *testing.B, share, name string, data []byte) {
 	b.Helper()
-	p := filepath.Join(lab.dc.ShareDir(share), name)
+	p := filepath.Join(lab.dc.ShareDir(realShare(share)), name)
 	got, err := os.ReadFile(p)
 	if err != nil {
 		b.Fatal(err)

@@ -90,7 +90,7 @@
 // Transfers (get, put):
 //
 //	--parallel N          requests in flight (default 4)
-//	--chunk SIZE          request size: 65536, 256KiB, 1MiB (default 1MiB)
+//	--chunk SIZE          request size: 65536, 256KiB, 1MiB (default 4MiB)
 //	-q, --quiet           no progress bar
 //	--in-place            put only: write straight into the target
 //

@@ -168,7 +168,7 @@ func (o *options) register(fs *flag.FlagSet, groups int) {
 	if groups&groupTransfer != 0 {
 		fs.IntVar(&o.parallel, "parallel", 0, "`N`: requests in flight per transfer (default 4)")
 		o.chunk = sizeValue{}
-		fs.Var(&o.chunk, "chunk", "`SIZE`: the size of each request, such as 1MiB or 256KiB (default 1MiB)")
+		fs.Var(&o.chunk, "chunk", "`SIZE`: the size of each request, such as 1MiB or 256KiB (default 4MiB)")
 		boolean(&o.quiet, "quiet", "no progress bar")
 	}
 }
