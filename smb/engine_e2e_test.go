@@ -40,22 +40,7 @@ func extraDC(t *testing.T, name, addr string, global ...string) *samba.DC {
 // dcDialer logs the lab user in to dc's KDC, with cfg's other settings.
 func dcDialer(t *testing.T, dc *samba.DC, cfg *krb5.Config) *Dialer {
 	t.Helper()
-	c := krb5.Config{}
-	if cfg != nil {
-		c = *cfg
-	}
-	c.Realms = []krb5.Realm{{Name: dc.Realm, KDCs: []string{net.JoinHostPort(dc.Addr, "88")}}}
-	c.HostRealms = []krb5.HostRealm{{Host: "." + strings.ToLower(dc.Realm), Realm: dc.Realm}}
-	k, err := krb5.NewContext(&c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := k.NewMemoryCCache()
-	if err != nil {
-		k.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Destroy(); k.Close() })
+	k, cc := dcKerberos(t, dc, cfg)
 	return &Dialer{Kerberos: k, CCache: cc, Credentials: Password(lab.user+"@"+dc.Realm, []byte(lab.pw))}
 }
 
@@ -453,9 +438,7 @@ func TestRestartMidTransfer(t *testing.T) {
 // connection and SessionId before the ticket ends; a file opened before
 // still reads, and the server's smbstatus shows one session, the same.
 func TestReauthSameSession(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes over three minutes")
-	}
+	// Over three minutes of waiting, beside the other tests.
 	t.Parallel()
 	d := dcDialer(t, lab.dc, &krb5.Config{TicketLifetime: 5*time.Minute + 30*time.Second})
 	s := dial(t, d, labServer())

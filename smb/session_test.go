@@ -91,10 +91,21 @@ func run(m *testing.M) int {
 // TCP, and an empty memory cache; both are released by the test's cleanup.
 func labKerberos(t *testing.T) (*krb5.Context, *krb5.CCache) {
 	t.Helper()
-	k, err := krb5.NewContext(&krb5.Config{
-		Realms:     []krb5.Realm{{Name: lab.dc.Realm, KDCs: []string{net.JoinHostPort(lab.dc.Addr, "88")}}},
-		HostRealms: []krb5.HostRealm{{Host: "." + strings.ToLower(lab.dc.Realm), Realm: lab.dc.Realm}},
-	})
+	return dcKerberos(t, lab.dc, nil)
+}
+
+// dcKerberos is a library context for dc's realm (its KDC over TCP), with
+// cfg's other settings, and an empty memory cache; both are released by
+// the test's cleanup.
+func dcKerberos(t *testing.T, dc *samba.DC, cfg *krb5.Config) (*krb5.Context, *krb5.CCache) {
+	t.Helper()
+	c := krb5.Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	c.Realms = []krb5.Realm{{Name: dc.Realm, KDCs: []string{net.JoinHostPort(dc.Addr, "88")}}}
+	c.HostRealms = []krb5.HostRealm{{Host: "." + strings.ToLower(dc.Realm), Realm: dc.Realm}}
+	k, err := krb5.NewContext(&c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -218,16 +218,12 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 	// The file lives on a context that outlasts a cancelled ctx by a
 	// grace period, so that the cleanup can still close and remove it.
 	fctx, fcancel := context.WithCancel(context.WithoutCancel(ctx))
-	background := false // the cleanup owns fctx
-	defer func() {
-		if !background {
-			fcancel()
-		}
-	}()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(cleanupGrace, fcancel) })
+	background := false // a background cleanup owns fctx, which ends cleanupGrace after ctx
 	defer func() {
 		if !background {
 			stop()
+			fcancel()
 		}
 	}()
 	ef := &File{sh: sh, name: target, ctx: fctx, flag: flags}

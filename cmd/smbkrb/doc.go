@@ -70,7 +70,7 @@
 //	--map HOST=REALM      server HOST, or every host under .SUFFIX, is in REALM; repeatable
 //	--addr NAME=ADDRESS   connect to ADDRESS for server NAME; repeatable
 //	--spn SPN             service principal to use instead of cifs/SERVER
-//	--encrypt             require SMB encryption: refuse a share the server only signs
+//	--encrypt             encrypt the whole session, every share included
 //	--timeout DURATION    bound for login, connect and metadata operations (default 60s)
 //	--clock-skew DURATION tolerated clock difference (default 5m)
 //	--use-krb5-conf       also read $KRB5_CONFIG or /etc/krb5.conf (off by default)

@@ -147,7 +147,7 @@ func (o *options) register(fs *flag.FlagSet, groups int) {
 		o.addrs = kvList{name: "addr", check: checkAddr}
 		fs.Var(&o.addrs, "addr", "`NAME=ADDRESS`: connect to ADDRESS (host or host:port) for server NAME (repeatable)")
 		str(&o.spn, "spn", "SPN", "the service principal to ask a ticket for (default cifs/SERVER)")
-		fs.BoolVar(&o.encrypt, "encrypt", false, "require SMB encryption: refuse a share the server does not encrypt")
+		fs.BoolVar(&o.encrypt, "encrypt", false, "encrypt the whole session, every share included (fails if the server has no cipher in common)")
 	}
 	if groups&groupEntra != 0 {
 		fs.StringVar(&o.entraTenant, "entra-tenant", "", "`TENANT`: the Microsoft Entra tenant ID (or a verified domain): Azure Files accounts under .file.core.windows.net use Entra Kerberos")

@@ -33,18 +33,11 @@ func (c *Conn) MaxWrite(want int) int { return c.maxIO(c.MaxWriteSize, want) }
 // one sends one request on the tree and returns its call (to release)
 // after checking the status.
 func (t *Tree) one(ctx context.Context, m outMsg) (*call, error) {
-	m.treeID = t.ID
-	calls, err := t.s.c.roundTrip(ctx, t.s.opts(t), m)
-	if err != nil {
-		return nil, err
-	}
-	cl := calls[0]
-	if cl.status != StatusSuccess && !(m.cmd == wire.CmdQueryInfo && cl.status == StatusBufferOverflow) {
-		cl.release()
-		return nil, &ResponseError{Status: cl.status, Command: m.cmd}
-	}
-	return cl, nil
+	return t.s.one(ctx, t, m)
 }
+
+// do is one for a request whose response carries nothing needed.
+func (t *Tree) do(ctx context.Context, m outMsg) error { return t.s.do(ctx, t, m) }
 
 // Create opens or creates a file or directory (MS-SMB2 3.2.4.3). The
 // response does not alias any buffer of the engine.
@@ -90,22 +83,12 @@ func (t *Tree) Stat(ctx context.Context, req *wire.CreateRequest) (*wire.CreateR
 // Close closes an open (MS-SMB2 3.2.4.5).
 func (t *Tree) Close(ctx context.Context, fid wire.FileID) error {
 	cr := &wire.CloseRequest{FileID: fid}
-	cl, err := t.one(ctx, outMsg{cmd: wire.CmdClose, body: cr.Append})
-	if err != nil {
-		return err
-	}
-	cl.release()
-	return nil
+	return t.do(ctx, outMsg{cmd: wire.CmdClose, body: cr.Append})
 }
 
 // Flush asks the server to write the file's data to stable storage.
 func (t *Tree) Flush(ctx context.Context, fid wire.FileID) error {
-	cl, err := t.one(ctx, outMsg{cmd: wire.CmdFlush, body: func(m []byte) []byte { return wire.AppendFlushRequest(m, fid) }})
-	if err != nil {
-		return err
-	}
-	cl.release()
-	return nil
+	return t.do(ctx, outMsg{cmd: wire.CmdFlush, body: func(m []byte) []byte { return wire.AppendFlushRequest(m, fid) }})
 }
 
 // Read reads up to len(p) bytes at off in one READ; len(p) must not
@@ -163,9 +146,6 @@ func (t *Tree) QueryInfo(ctx context.Context, fid wire.FileID, infoType, class u
 		return nil, err
 	}
 	defer cl.release()
-	if cl.status == StatusBufferOverflow {
-		return nil, &ResponseError{Status: cl.status, Command: wire.CmdQueryInfo}
-	}
 	out, err := wire.ParseQueryInfoResponse(cl.resp)
 	if err != nil {
 		return nil, fmt.Errorf("%w: query info response: %v", ErrPolicy, err)
@@ -176,12 +156,7 @@ func (t *Tree) QueryInfo(ctx context.Context, fid wire.FileID, infoType, class u
 // SetInfo sets info of class from buf.
 func (t *Tree) SetInfo(ctx context.Context, fid wire.FileID, infoType, class uint8, buf []byte) error {
 	req := &wire.SetInfoRequest{InfoType: infoType, InfoClass: class, FileID: fid, Buffer: buf}
-	cl, err := t.one(ctx, outMsg{cmd: wire.CmdSetInfo, body: req.Append, size: len(buf) + 64})
-	if err != nil {
-		return err
-	}
-	cl.release()
-	return nil
+	return t.do(ctx, outMsg{cmd: wire.CmdSetInfo, body: req.Append, size: len(buf) + 64})
 }
 
 // dirBuffer is the output buffer size of one QUERY_DIRECTORY.

@@ -300,6 +300,34 @@ func (s *Session) opts(t *Tree) sendOpts {
 	return sendOpts{sess: s, seal: seal, sign: !seal}
 }
 
+// one sends one request on the session (and tree t, if not nil) and
+// returns its call (to release) after checking that it succeeded.
+func (s *Session) one(ctx context.Context, t *Tree, m outMsg) (*call, error) {
+	if t != nil {
+		m.treeID = t.ID
+	}
+	calls, err := s.c.roundTrip(ctx, s.opts(t), m)
+	if err != nil {
+		return nil, err
+	}
+	cl := calls[0]
+	if cl.status != StatusSuccess {
+		cl.release()
+		return nil, &ResponseError{Status: cl.status, Command: m.cmd}
+	}
+	return cl, nil
+}
+
+// do is one for a request whose response carries nothing needed.
+func (s *Session) do(ctx context.Context, t *Tree, m outMsg) error {
+	cl, err := s.one(ctx, t, m)
+	if err != nil {
+		return err
+	}
+	cl.release()
+	return nil
+}
+
 // Logoff ends the session (MS-SMB2 3.2.4.6) and zeroes its keys.
 func (s *Session) Logoff(ctx context.Context) error {
 	defer func() {
@@ -308,27 +336,11 @@ func (s *Session) Logoff(ctx context.Context) error {
 		s.c.mu.Unlock()
 		s.valid.Store(false)
 	}()
-	calls, err := s.c.roundTrip(ctx, s.opts(nil), outMsg{cmd: wire.CmdLogoff, body: wire.AppendLogoffRequest})
-	if err != nil {
-		return err
-	}
-	defer calls[0].release()
-	if st := calls[0].status; st != StatusSuccess {
-		return &ResponseError{Status: st, Command: wire.CmdLogoff}
-	}
-	return nil
+	return s.do(ctx, nil, outMsg{cmd: wire.CmdLogoff, body: wire.AppendLogoffRequest})
 }
 
 // Echo sends ECHO (a keep-alive that proves the connection and session
 // are up).
 func (s *Session) Echo(ctx context.Context) error {
-	calls, err := s.c.roundTrip(ctx, s.opts(nil), outMsg{cmd: wire.CmdEcho, body: wire.AppendEchoRequest})
-	if err != nil {
-		return err
-	}
-	defer calls[0].release()
-	if st := calls[0].status; st != StatusSuccess {
-		return &ResponseError{Status: st, Command: wire.CmdEcho}
-	}
-	return nil
+	return s.do(ctx, nil, outMsg{cmd: wire.CmdEcho, body: wire.AppendEchoRequest})
 }

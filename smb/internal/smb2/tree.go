@@ -29,15 +29,11 @@ type Tree struct {
 // is encrypted from then on.
 func (s *Session) TreeConnect(ctx context.Context, path string) (*Tree, error) {
 	req := &wire.TreeConnectRequest{Path: path}
-	calls, err := s.c.roundTrip(ctx, s.opts(nil), outMsg{cmd: wire.CmdTreeConnect, body: req.Append, size: 2*len(path) + 16})
+	cl, err := s.one(ctx, nil, outMsg{cmd: wire.CmdTreeConnect, body: req.Append, size: 2*len(path) + 16})
 	if err != nil {
 		return nil, err
 	}
-	cl := calls[0]
 	defer cl.release()
-	if cl.status != StatusSuccess {
-		return nil, &ResponseError{Status: cl.status, Command: wire.CmdTreeConnect}
-	}
 	r, err := wire.ParseTreeConnectResponse(cl.resp)
 	if err != nil {
 		return nil, fmt.Errorf("%w: tree connect response: %v", ErrPolicy, err)
@@ -67,36 +63,17 @@ func (t *Tree) Session() *Session { return t.s }
 
 // Disconnect ends the tree connect (MS-SMB2 3.2.4.3).
 func (t *Tree) Disconnect(ctx context.Context) error {
-	_, err := t.simple(ctx, wire.CmdTreeDisconnect, wire.AppendTreeDisconnectRequest)
-	return err
-}
-
-// simple sends a request of the tree with a fixed body and checks the
-// status; the response is released.
-func (t *Tree) simple(ctx context.Context, cmd wire.Command, body func([]byte) []byte) (wire.Header, error) {
-	calls, err := t.s.c.roundTrip(ctx, t.s.opts(t), outMsg{cmd: cmd, treeID: t.ID, body: body})
-	if err != nil {
-		return wire.Header{}, err
-	}
-	defer calls[0].release()
-	if st := calls[0].status; st != StatusSuccess {
-		return calls[0].hdr, &ResponseError{Status: st, Command: cmd}
-	}
-	return calls[0].hdr, nil
+	return t.do(ctx, outMsg{cmd: wire.CmdTreeDisconnect, body: wire.AppendTreeDisconnectRequest})
 }
 
 // ioctl sends an FSCTL and returns its output (a copy).
 func (t *Tree) ioctl(ctx context.Context, code uint32, fid wire.FileID, input []byte, maxOut uint32) ([]byte, error) {
 	req := &wire.IoctlRequest{CtlCode: code, FileID: fid, Input: input, MaxOutputResponse: maxOut, Flags: wire.IoctlIsFsctl}
-	calls, err := t.s.c.roundTrip(ctx, t.s.opts(t), outMsg{cmd: wire.CmdIoctl, treeID: t.ID, body: req.Append, size: len(input) + 64})
+	cl, err := t.one(ctx, outMsg{cmd: wire.CmdIoctl, body: req.Append, size: len(input) + 64})
 	if err != nil {
 		return nil, err
 	}
-	cl := calls[0]
 	defer cl.release()
-	if cl.status != StatusSuccess {
-		return nil, &ResponseError{Status: cl.status, Command: wire.CmdIoctl}
-	}
 	r, err := wire.ParseIoctlResponse(cl.resp)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ioctl response: %v", ErrPolicy, err)
