@@ -199,6 +199,20 @@ func sizeMiB() (int64, error) {
 	return n, nil
 }
 
+// chunkSize is TransferOptions.ChunkSize for the transfer benchmarks,
+// from SMBKRB_BENCH_CHUNK_MIB (default 0: the library's default).
+func chunkSize(b *testing.B) int {
+	s := os.Getenv("SMBKRB_BENCH_CHUNK_MIB")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 16 {
+		b.Fatalf("SMBKRB_BENCH_CHUNK_MIB=%q: want a whole number of MiB from 1 to 16", s)
+	}
+	return n << 20
+}
+
 // files makes the random data, the file to Get on each share (written on
 // the server's disk directly) and the local copy for smbclient's put.
 func files(b *testing.B) (size int64, data []byte, local string) {
@@ -212,7 +226,11 @@ func files(b *testing.B) (size int64, data []byte, local string) {
 		}
 		f.size = mib << 20
 		f.data = make([]byte, f.size)
-		rand.Read(f.data)
+		// In 1 MiB pieces: one long getrandom cannot be preempted, and the
+		// collector would spin waiting for it (it showed in every profile).
+		for b := f.data; len(b) > 0; b = b[min(len(b), 1<<20):] {
+			rand.Read(b[:min(len(b), 1<<20)])
+		}
 		for _, share := range []string{samba.ShareSigned, samba.ShareEncrypted} {
 			if f.err = os.WriteFile(filepath.Join(lab.dc.ShareDir(share), getName), f.data, 0o644); f.err != nil {
 				return

@@ -212,17 +212,25 @@ func printSummary(w io.Writer) {
 		return fmt.Sprintf(format, v)
 	}
 	mib, _ := sizeMiB()
-	fmt.Fprintf(w, "\nbench summary (SMBKRB_BENCH_MIB=%d): smbkrb against smbclient in this run\n", mib)
+	chunk := "default"
+	if c := os.Getenv("SMBKRB_BENCH_CHUNK_MIB"); c != "" {
+		chunk = c + " MiB"
+	}
+	fmt.Fprintf(w, "\nbench summary (SMBKRB_BENCH_MIB=%d, chunk %s): smbkrb against smbclient in this run\n", mib, chunk)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "transfer\tp1 MiB/s\tp4 MiB/s\tp8 MiB/s\tsmbclient MiB/s\tbest/smbclient\tsmbclient per run MiB/s\tcpu-s/GiB best\tcpu-s/GiB smbclient\tsrv cpu-s/GiB best\tsrv cpu-s/GiB smbclient\t")
+	hdr := "transfer"
+	for _, p := range parallels {
+		hdr += fmt.Sprintf("\tp%d MiB/s", p)
+	}
+	fmt.Fprintln(tw, hdr+"\tsmbclient MiB/s\tbest/smbclient\tsmbclient per run MiB/s\tcpu-s/GiB best\tcpu-s/GiB smbclient\tsrv cpu-s/GiB best\tsrv cpu-s/GiB smbclient\t")
 	printed := false
 	for _, dir := range []string{"Get", "Put"} {
 		for _, share := range shares {
 			var best result
 			bestOK := false
 			row := strings.ToLower(dir) + " " + share
-			for _, p := range []string{"p1", "p4", "p8"} {
-				r, ok := get("Benchmark" + dir + "/" + share + "/" + p)
+			for _, p := range parallels {
+				r, ok := get(fmt.Sprintf("Benchmark%s/%s/p%d", dir, share, p))
 				row += "\t" + f(r.mibPerSec, ok, "%.1f")
 				if ok && (!bestOK || r.mibPerSec > best.mibPerSec) {
 					best, bestOK = r, true
@@ -249,7 +257,7 @@ func printSummary(w io.Writer) {
 				fmt.Fprintf(w, "smbkrb on %s: %s\n", share, v)
 			}
 		}
-		fmt.Fprintln(w, "(best: the fastest of smbkrb's p1/p4/p8; smbclient: one process, session open, transfers typed on its stdin; per run: one smbclient process per transfer, start and session setup included)")
+		fmt.Fprintln(w, "(best: the fastest of smbkrb's runs with 1, 2, 4 or 8 requests in flight; smbclient: one process, session open, transfers typed on its stdin; per run: one smbclient process per transfer, start and session setup included)")
 	}
 
 	startup, startOK := get("BenchmarkSmbclientStartup")

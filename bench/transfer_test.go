@@ -21,7 +21,7 @@ import (
 // security); the others use each client's default cipher (AES-128-GCM).
 var (
 	shares    = []string{samba.ShareSigned, samba.ShareEncrypted, shareAES256}
-	parallels = []int{1, 4, 8}
+	parallels = []int{1, 2, 4, 8}
 )
 
 // shareAES256 names the AES-256-GCM runs on the encrypted share.
@@ -83,7 +83,7 @@ func BenchmarkGet(b *testing.B) {
 			for _, p := range parallels {
 				b.Run(fmt.Sprintf("p%d", p), func(b *testing.B) {
 					sh := mountShare(b, share)
-					opts := &smb.TransferOptions{Parallel: p}
+					opts := &smb.TransferOptions{Parallel: p, ChunkSize: chunkSize(b)}
 					b.SetBytes(size)
 					n := 0
 					cpu := startCPU(b)
@@ -117,7 +117,7 @@ func BenchmarkPut(b *testing.B) {
 				b.Run(fmt.Sprintf("p%d", p), func(b *testing.B) {
 					sh := mountShare(b, share)
 					name := fmt.Sprintf("put-p%d.bin", p)
-					opts := &smb.PutOptions{TransferOptions: smb.TransferOptions{Parallel: p}}
+					opts := &smb.PutOptions{TransferOptions: smb.TransferOptions{Parallel: p, ChunkSize: chunkSize(b)}}
 					r := bytes.NewReader(data)
 					b.SetBytes(size)
 					n := 0

@@ -356,6 +356,18 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return n, f.sh.fail("read", f.name, err)
 }
 
+// readOwned reads up to n bytes at off (n at most the connection's
+// MaxRead) in one READ whose bytes stay in the engine's receive buffer;
+// the caller releases them. It retries once across a renewal like ReadAt.
+func (f *File) readOwned(off int64, n int) (smb2.Data, error) {
+	var d smb2.Data
+	err := f.retry(func(t *smb2.Tree, fid wire.FileID) (err error) {
+		d, err = t.ReadOwned(f.ctx, fid, off, min(n, t.Session().Conn().MaxRead(n)))
+		return
+	})
+	return d, err
+}
+
 // writeAtCtx writes p at off, retrying once across a renewal, bounded by
 // ctx as well as by the file's context.
 func (f *File) writeAtCtx(ctx context.Context, p []byte, off int64) (int, error) {

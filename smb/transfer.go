@@ -113,39 +113,46 @@ func (sh *Share) copyOut(f *File, off int64, w io.Writer, o TransferOptions) (in
 	size := fi.Size()
 	prog := &progress{total: size - off, fn: o.Progress}
 
+	// Each chunk is read in pieces of at most the connection's MaxRead,
+	// each piece left in the buffer it arrived in and written to w from
+	// there: the data is copied once, by the kernel.
 	type chunk struct {
-		buf  []byte
-		n    int
-		err  error
-		done chan struct{}
+		want   int
+		pieces []smb2.Data
+		err    error
+		done   chan struct{}
 	}
-	bufs := make(chan []byte, o.Parallel)
-	for range o.Parallel {
-		bufs <- nil // allocated on first use
-	}
+	tokens := make(chan struct{}, o.Parallel)
 	queue := make(chan *chunk, o.Parallel)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	go func() {
 		defer close(queue)
 		for pos := off; pos < size; pos += int64(o.ChunkSize) {
-			var buf []byte
 			select {
-			case buf = <-bufs:
+			case tokens <- struct{}{}:
 			case <-stop:
 				return
 			}
-			n := int(min(int64(o.ChunkSize), size-pos))
-			if cap(buf) < n {
-				buf = make([]byte, o.ChunkSize)
-			}
-			c := &chunk{buf: buf[:n], done: make(chan struct{})}
+			c := &chunk{want: int(min(int64(o.ChunkSize), size-pos)), done: make(chan struct{})}
 			queue <- c // never blocks: at most Parallel chunks exist
 			wg.Add(1)
 			go func(pos int64) {
 				defer wg.Done()
-				c.n, c.err = f.ReadAt(c.buf, pos)
-				close(c.done)
+				defer close(c.done)
+				for got := 0; got < c.want; {
+					d, err := f.readOwned(pos+int64(got), c.want-got)
+					if err != nil {
+						c.err = err
+						return
+					}
+					n := len(d.Bytes())
+					c.pieces = append(c.pieces, d)
+					if n == 0 {
+						return
+					}
+					got += n
+				}
 			}(pos)
 		}
 	}()
@@ -154,25 +161,36 @@ func (sh *Share) copyOut(f *File, off int64, w io.Writer, o TransferOptions) (in
 	var werr error
 	for c := range queue {
 		<-c.done
-		if werr == nil {
-			switch {
-			case c.err != nil && c.err != io.EOF:
-				werr = c.err
-			default:
-				m, err := w.Write(c.buf[:c.n])
+		got := 0
+		for i := range c.pieces {
+			d := &c.pieces[i]
+			if werr == nil {
+				m, err := w.Write(d.Bytes())
 				written += int64(m)
+				got += m
 				prog.add(m)
 				if err != nil {
 					werr = fmt.Errorf("writing the local copy of %s: %w", f.name, err)
-				} else if c.n < len(c.buf) {
-					werr = errShrunk
 				}
 			}
-			if werr != nil {
+			d.Release()
+		}
+		if werr == nil {
+			switch {
+			case c.err != nil && c.err != io.EOF:
+				werr = f.sh.fail("read", f.name, c.err)
+			case got < c.want:
+				werr = errShrunk
+			}
+		}
+		if werr != nil {
+			select {
+			case <-stop:
+			default:
 				close(stop)
 			}
 		}
-		bufs <- c.buf
+		<-tokens
 	}
 	wg.Wait()
 	if werr == errShrunk {

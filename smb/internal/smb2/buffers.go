@@ -4,9 +4,10 @@ import "sync"
 
 // Frame buffers come from pools in a few size classes, so that a transfer
 // in its steady state allocates none: a READ response is received,
-// verified or decrypted in place and copied to the caller; a WRITE
+// verified or decrypted in place and copied to the caller (or handed to it:
+// Tree.ReadOwned); a WRITE
 // request is built, signed or sealed in place and sent.
-var bufClasses = [...]int{4 << 10, 72 << 10, 1<<20 + 4<<10, 8<<20 + 64<<10, 16<<20 + 64<<10}
+var bufClasses = [...]int{4 << 10, 72 << 10, 1<<20 + 4<<10, 4<<20 + 64<<10, 8<<20 + 64<<10, 16<<20 + 64<<10}
 
 var bufPools [len(bufClasses)]sync.Pool
 

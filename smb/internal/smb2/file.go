@@ -116,6 +116,63 @@ func (t *Tree) Read(ctx context.Context, fid wire.FileID, off int64, p []byte) (
 	return 0, &ResponseError{Status: cl.status, Command: wire.CmdRead}
 }
 
+// Data is the payload of one READ, lying in the receive buffer the
+// response arrived in (verified or decrypted in place), so a reader that
+// only passes the bytes on copies them once less. Release returns the
+// buffer to the pool; Bytes must not be used after it.
+type Data struct {
+	b  []byte
+	bp *[]byte
+}
+
+// Bytes returns the data.
+func (d *Data) Bytes() []byte { return d.b }
+
+// Release returns the data's buffer to the pool. It may be called more
+// than once.
+func (d *Data) Release() {
+	putBuf(d.bp)
+	d.b, d.bp = nil, nil
+}
+
+// ReadOwned reads up to n bytes at off in one READ, like Read, but
+// returns the bytes in the buffer they arrived in instead of copying them.
+// n must not exceed Conn.MaxRead. At or past the end of the file it
+// returns io.EOF and an empty Data.
+func (t *Tree) ReadOwned(ctx context.Context, fid wire.FileID, off int64, n int) (Data, error) {
+	if n <= 0 {
+		return Data{}, nil
+	}
+	req := &wire.ReadRequest{Length: uint32(n), Offset: uint64(off), FileID: fid}
+	calls, err := t.s.c.roundTrip(ctx, t.s.opts(t), outMsg{
+		cmd: wire.CmdRead, treeID: t.ID, charge: chargeFor(n), body: req.Append,
+	})
+	if err != nil {
+		return Data{}, err
+	}
+	cl := calls[0]
+	switch cl.status {
+	case StatusSuccess:
+	case StatusEndOfFile:
+		cl.release()
+		return Data{}, io.EOF
+	default:
+		cl.release()
+		return Data{}, &ResponseError{Status: cl.status, Command: wire.CmdRead}
+	}
+	b, _, err := wire.ParseReadResponse(cl.resp)
+	if err == nil && len(b) > n {
+		err = fmt.Errorf("%w: READ returned %d bytes for %d asked", wire.ErrMalformed, len(b), n)
+	}
+	if err != nil {
+		cl.release()
+		return Data{}, err
+	}
+	d := Data{b: b, bp: cl.buf}
+	cl.buf, cl.resp = nil, nil
+	return d, nil
+}
+
 // Write writes p at off in one WRITE; len(p) must not exceed
 // Conn.MaxWrite. It returns the bytes the server wrote.
 func (t *Tree) Write(ctx context.Context, fid wire.FileID, off int64, p []byte) (int, error) {
