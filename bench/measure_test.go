@@ -13,6 +13,8 @@ import (
 	"testing"
 	"text/tabwriter"
 	"time"
+
+	"github.com/smbkrb/smbkrb/internal/lab/samba"
 )
 
 // selfCPU is the user+system CPU time this process has used so far
@@ -143,6 +145,7 @@ type result struct {
 	cpuPerGiB    float64 // client CPU seconds per GiB moved (transfers)
 	srvCPUPerGiB float64 // server CPU seconds per GiB moved (transfers)
 	cpuMsPerOp   float64 // client CPU per iteration (sessions)
+	rssMiB       float64 // the child's peak resident set (process benchmarks)
 }
 
 var results struct {
@@ -178,6 +181,20 @@ func reportTransfer(b *testing.B, n int, size int64, client, server time.Duratio
 	b.ReportMetric(r.cpuPerGiB, "cpu-s/GiB")
 	b.ReportMetric(r.srvCPUPerGiB, "srv-cpu-s/GiB")
 	record(b, r)
+}
+
+// reportRSS adds the largest peak resident set of the child processes
+// of b's iterations to b's recorded result.
+func reportRSS(b *testing.B, rssMiB float64) {
+	if rssMiB == 0 {
+		return
+	}
+	b.ReportMetric(rssMiB, "peak-rss-MiB")
+	results.Lock()
+	defer results.Unlock()
+	r := results.m[b.Name()]
+	r.rssMiB = rssMiB
+	results.m[b.Name()] = r
 }
 
 // reportSession reports and records a session benchmark: n iterations
@@ -258,6 +275,28 @@ func printSummary(w io.Writer) {
 			}
 		}
 		fmt.Fprintln(w, "(best: the fastest of smbkrb's runs with 1, 2, 4 or 8 requests in flight; smbclient: one process, session open, transfers typed on its stdin; per run: one smbclient process per transfer, start and session setup included)")
+	}
+
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "process per transfer\tsmbkrb MiB/s\tsmbclient MiB/s\tsmbkrb/smbclient\tcpu-s/GiB smbkrb\tcpu-s/GiB smbclient\tpeak RSS MiB smbkrb\tpeak RSS MiB smbclient\t")
+	cliRows := false
+	for _, dir := range []string{"Get", "Put"} {
+		for _, share := range []string{samba.ShareSigned, samba.ShareEncrypted} {
+			r, ok := get("BenchmarkCLI/" + strings.ToLower(dir) + "/" + share)
+			peer, peerOK := get("BenchmarkSmbclient" + dir + "/" + share)
+			if !ok {
+				continue
+			}
+			cliRows = true
+			fmt.Fprintf(tw, "%s %s\t%.1f\t%s\t%s\t%.2f\t%s\t%.1f\t%s\t\n", strings.ToLower(dir), share,
+				r.mibPerSec, f(peer.mibPerSec, peerOK, "%.1f"), f(r.mibPerSec/peer.mibPerSec, peerOK, "%.2f"),
+				r.cpuPerGiB, f(peer.cpuPerGiB, peerOK, "%.2f"), r.rssMiB, f(peer.rssMiB, peerOK && peer.rssMiB > 0, "%.1f"))
+		}
+	}
+	if cliRows {
+		fmt.Fprintln(w)
+		tw.Flush()
+		fmt.Fprintln(w, "(the smbkrb command and smbclient, one process per transfer, start and session setup included)")
 	}
 
 	startup, startOK := get("BenchmarkSmbclientStartup")

@@ -133,11 +133,11 @@ func BenchmarkSessionWarm(b *testing.B) {
 // Both include smbclient's process start (see BenchmarkSmbclientStartup).
 func BenchmarkSmbclientSession(b *testing.B) {
 	run := func(b *testing.B, ccache string) time.Duration {
-		cpu, out := runSmbclient(b, ccache, smbclientArgs(samba.ShareSigned, ccache, "-c", "ls "+probeName)...)
-		if !strings.Contains(out, probeName) {
-			b.Fatalf("smbclient ls %s: %s", probeName, out)
+		r := runSmbclient(b, ccache, smbclientArgs(samba.ShareSigned, ccache, "-c", "ls "+probeName)...)
+		if !strings.Contains(r.out, probeName) {
+			b.Fatalf("smbclient ls %s: %s", probeName, r.out)
 		}
-		return cpu
+		return r.cpu
 	}
 	b.Run("cold", func(b *testing.B) {
 		ccache := filepath.Join(b.TempDir(), "ccache")
@@ -175,11 +175,11 @@ func BenchmarkSmbclientStartup(b *testing.B) {
 	var cpu time.Duration
 	n := 0
 	for b.Loop() {
-		c, out := runSmbclient(b, lab.tgtCache, "--version")
-		if !strings.HasPrefix(out, "Version ") {
-			b.Fatalf("smbclient --version: %s", out)
+		r := runSmbclient(b, lab.tgtCache, "--version")
+		if !strings.HasPrefix(r.out, "Version ") {
+			b.Fatalf("smbclient --version: %s", r.out)
 		}
-		cpu += c
+		cpu += r.cpu
 		n++
 	}
 	reportSession(b, n, cpu)

@@ -180,18 +180,21 @@ func BenchmarkSmbclientGet(b *testing.B) {
 			want := fmt.Sprintf("of size %d ", size)
 			b.SetBytes(size)
 			var client time.Duration
+			var rss float64
 			n := 0
 			cpu := startCPU(b)
 			for b.Loop() {
-				c, out := runSmbclient(b, ccache, args...)
-				if !strings.Contains(out, want) {
-					b.Fatalf("smbclient get: %s", out)
+				r := runSmbclient(b, ccache, args...)
+				if !strings.Contains(r.out, want) {
+					b.Fatalf("smbclient get: %s", r.out)
 				}
-				client += c
+				client += r.cpu
+				rss = max(rss, r.rssMiB)
 				n++
 			}
 			_, server := cpu.since(b)
 			reportTransfer(b, n, size, client, server)
+			reportRSS(b, rss)
 		})
 	}
 }
@@ -208,15 +211,18 @@ func BenchmarkSmbclientPut(b *testing.B) {
 			args := smbclientArgs(share, ccache, "-c", "put "+local+" "+name)
 			b.SetBytes(size)
 			var client time.Duration
+			var rss float64
 			n := 0
 			cpu := startCPU(b)
 			for b.Loop() {
-				c, _ := runSmbclient(b, ccache, args...)
-				client += c
+				r := runSmbclient(b, ccache, args...)
+				client += r.cpu
+				rss = max(rss, r.rssMiB)
 				n++
 			}
 			_, server := cpu.since(b)
 			reportTransfer(b, n, size, client, server)
+			reportRSS(b, rss)
 			checkServerCopy(b, share, name, data)
 		})
 	}
