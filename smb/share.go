@@ -368,12 +368,28 @@ func (f *File) readOwned(off int64, n int) (smb2.Data, error) {
 	return d, err
 }
 
-// writeAtCtx writes p at off, retrying once across a renewal, bounded by
-// ctx as well as by the file's context.
-func (f *File) writeAtCtx(ctx context.Context, p []byte, off int64) (int, error) {
-	var n int
-	err := f.retryCtx(ctx, func(t *smb2.Tree, fid wire.FileID) (err error) { n, err = writeFull(ctx, t, fid, p, off); return })
-	return n, err
+// writeFrameCtx writes w's data at off, retrying once across a renewal,
+// bounded by ctx as well as by the file's context. The frame is sent as
+// it is unless a new connection allows smaller writes.
+func (f *File) writeFrameCtx(ctx context.Context, w *smb2.WriteFrame, off int64) error {
+	return f.retryCtx(ctx, func(t *smb2.Tree, fid wire.FileID) error {
+		p := w.Data()
+		done := 0
+		if t.Session().Conn().MaxWrite(len(p)) == len(p) {
+			n, err := t.WriteFrame(ctx, fid, off, w)
+			if err != nil {
+				return err
+			}
+			done = n
+		}
+		if done < len(p) {
+			// A short write, or a frame too large: the rest as WRITEs of
+			// their own.
+			_, err := writeFull(ctx, t, fid, p[done:], off+int64(done))
+			return err
+		}
+		return nil
+	})
 }
 
 // Seek sets the offset of the next Read.

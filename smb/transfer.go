@@ -260,7 +260,7 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 		total = sizeOf(r)
 	}
 	prog := &progress{total: total, fn: xo.Progress}
-	n, err := copyIn(ctx, r, writerFunc(func(p []byte, off int64) (int, error) { return ef.writeAtCtx(ctx, p, off) }), xo, prog)
+	n, err := copyIn(ctx, r, ef, xo, prog)
 	if err != nil {
 		if ctx.Err() != nil {
 			// Cancelled: return now; the temporary file is closed and
@@ -294,22 +294,12 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 }
 
 // writerFunc adapts a function to writerAt.
-type writerFunc func(p []byte, off int64) (int, error)
-
-func (f writerFunc) WriteAt(p []byte, off int64) (int, error) { return f(p, off) }
-
-// writerAt is the engine file's WriteAt.
-type writerAt interface {
-	WriteAt(p []byte, off int64) (int, error)
-}
-
-// copyIn reads r in chunks and writes them at their offsets with
-// o.Parallel writes in flight.
-func copyIn(ctx context.Context, r io.Reader, w writerAt, o TransferOptions, prog *progress) (int64, error) {
-	bufs := make(chan []byte, o.Parallel)
-	for range o.Parallel {
-		bufs <- nil
-	}
+// copyIn reads r in chunks and writes them at their offsets of f with
+// o.Parallel writes in flight. Each chunk is read straight into the WRITE
+// request that carries it (smb2.WriteFrame), so the data is copied once,
+// and at most Parallel chunks are buffered.
+func copyIn(ctx context.Context, r io.Reader, f *File, o TransferOptions, prog *progress) (int64, error) {
+	tokens := make(chan struct{}, o.Parallel)
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -322,9 +312,8 @@ func copyIn(ctx context.Context, r io.Reader, w writerAt, o TransferOptions, pro
 	}
 	var off int64
 	for {
-		var buf []byte
 		select {
-		case buf = <-bufs:
+		case tokens <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
 			return off, ctx.Err()
@@ -333,15 +322,18 @@ func copyIn(ctx context.Context, r io.Reader, w writerAt, o TransferOptions, pro
 			wg.Wait()
 			return off, err
 		}
-		if cap(buf) < o.ChunkSize {
-			buf = make([]byte, o.ChunkSize)
-		}
-		n, rerr := io.ReadFull(r, buf[:o.ChunkSize])
+		// As large as the server and the credit window allow now (the
+		// window grows over the first responses).
+		t, _, _ := f.handle()
+		w := smb2.NewWriteFrame(t.Session().Conn().MaxWrite(o.ChunkSize))
+		n, rerr := io.ReadFull(r, w.Data())
 		if n > 0 {
+			w.Truncate(n)
 			wg.Add(1)
-			go func(b []byte, at int64) {
+			go func(at int64) {
 				defer wg.Done()
-				_, err := w.WriteAt(b, at)
+				err := f.writeFrameCtx(ctx, &w, at)
+				w.Release()
 				if err != nil {
 					mu.Lock()
 					if werr == nil {
@@ -349,13 +341,14 @@ func copyIn(ctx context.Context, r io.Reader, w writerAt, o TransferOptions, pro
 					}
 					mu.Unlock()
 				} else {
-					prog.add(len(b))
+					prog.add(n)
 				}
-				bufs <- b[:cap(b)]
-			}(buf[:n], off)
+				<-tokens
+			}(off)
 			off += int64(n)
 		} else {
-			bufs <- buf
+			w.Release()
+			<-tokens
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
 			break

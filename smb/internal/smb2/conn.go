@@ -243,6 +243,11 @@ type outMsg struct {
 	// the frame buffer is taken from the right pool at once.
 	size    int
 	readDst []byte
+	// frame, when set, is a caller-owned buffer the request is built in
+	// (WriteFrame): header and body go at prefix and body extends msg
+	// over data already in place. send neither releases it nor encrypts
+	// it in place, so it can be sent again. Only for a single message.
+	frame *[]byte
 }
 
 // sendOpts say how a send is protected.
@@ -282,7 +287,19 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 	for _, m := range msgs {
 		need += wire.HeaderSize + m.size + 256
 	}
-	bp := getBuf(need)
+	owned := len(msgs) == 1 && msgs[0].frame != nil // bp is the caller's
+	var bp, sealBuf *[]byte
+	if owned {
+		bp = msgs[0].frame
+	} else {
+		bp = getBuf(need)
+	}
+	release := func() {
+		if !owned {
+			putBuf(bp)
+		}
+		putBuf(sealBuf)
+	}
 	b := (*bp)[:prefix]
 	calls := make([]*call, len(msgs))
 	starts := make([]int, len(msgs))
@@ -320,8 +337,8 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 			nb := getBuf(starts[i] + len(msg) + need)
 			copy(*nb, b[:starts[i]])
 			copy((*nb)[starts[i]:], msg)
-			putBuf(bp)
-			bp = nb
+			release()
+			bp, owned = nb, false
 			b = (*nb)[:starts[i]+len(msg)]
 		} else {
 			b = b[:starts[i]+len(msg)]
@@ -339,9 +356,15 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 	var frame []byte
 	switch {
 	case o.seal:
-		sealed, err := o.sess.sealer().Seal(b[:4], payload, sessID)
+		dst := b[:4]
+		if owned {
+			// Out of place: the caller's data stays plain for a resend.
+			sealBuf = getBuf(prefix + len(payload) + 16)
+			dst = (*sealBuf)[:4]
+		}
+		sealed, err := o.sess.sealer().Seal(dst, payload, sessID)
 		if err != nil {
-			putBuf(bp)
+			release()
 			c.credits.release(total)
 			return nil, err
 		}
@@ -374,7 +397,7 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
-		putBuf(bp)
+		release()
 		return nil, err
 	}
 	for _, cl := range calls {
@@ -383,7 +406,7 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 	c.mu.Unlock()
 
 	err = c.write(ctx, frame)
-	putBuf(bp)
+	release()
 	if err != nil {
 		c.fail(fmt.Errorf("%w: %v", ErrConnectionLost, err))
 		return nil, c.Err()

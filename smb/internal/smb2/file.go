@@ -195,6 +195,66 @@ func (t *Tree) Write(ctx context.Context, fid wire.FileID, off int64, p []byte) 
 	return int(n), nil
 }
 
+// writeDataAt is where a WriteFrame's data lies in its buffer: after the
+// room for the frame length and a transform header, the SMB2 header and
+// the fixed part of the WRITE request.
+const writeDataAt = prefix + wire.HeaderSize + wire.WriteRequestBodySize
+
+// WriteFrame is a WRITE request built around its data: the caller fills
+// Data (from a file, say) and sends it with Tree.WriteFrame, so the data
+// is not copied into a request. The frame can be sent again (after a
+// re-authentication) until Release.
+type WriteFrame struct {
+	bp *[]byte
+	n  int
+}
+
+// NewWriteFrame returns a frame for n bytes of data (n at most 16 MiB)
+// from the buffer pools.
+func NewWriteFrame(n int) WriteFrame {
+	bp := getBuf(writeDataAt + n + 16)
+	return WriteFrame{bp: bp, n: n}
+}
+
+// Data is the frame's data, to be filled before sending.
+func (w *WriteFrame) Data() []byte { return (*w.bp)[writeDataAt : writeDataAt+w.n] }
+
+// Truncate shortens the data to n bytes (a short last read).
+func (w *WriteFrame) Truncate(n int) { w.n = min(n, w.n) }
+
+// Release returns the frame's buffer to the pool. It may be called more
+// than once.
+func (w *WriteFrame) Release() {
+	putBuf(w.bp)
+	w.bp, w.n = nil, 0
+}
+
+// WriteFrame writes w's data at off in one WRITE, like Write; its length
+// must not exceed Conn.MaxWrite. It returns the bytes the server wrote.
+func (t *Tree) WriteFrame(ctx context.Context, fid wire.FileID, off int64, w *WriteFrame) (int, error) {
+	n := w.n
+	body := func(m []byte) []byte {
+		m = wire.AppendWriteRequestHeader(m, fid, uint64(off), uint32(n))
+		if n == 0 {
+			return m
+		}
+		return m[:len(m)+n] // the data is already there
+	}
+	cl, err := t.one(ctx, outMsg{cmd: wire.CmdWrite, charge: chargeFor(n), body: body, frame: w.bp})
+	if err != nil {
+		return 0, err
+	}
+	defer cl.release()
+	got, err := wire.ParseWriteResponse(cl.resp)
+	if err != nil {
+		return 0, fmt.Errorf("%w: write response: %v", ErrPolicy, err)
+	}
+	if int(got) > n {
+		return 0, fmt.Errorf("%w: the server says it wrote %d bytes of %d", ErrPolicy, got, n)
+	}
+	return int(got), nil
+}
+
 // QueryInfo returns the info buffer of class (a copy); outLen bounds it.
 func (t *Tree) QueryInfo(ctx context.Context, fid wire.FileID, infoType, class uint8, outLen uint32) ([]byte, error) {
 	req := &wire.QueryInfoRequest{InfoType: infoType, InfoClass: class, OutputBufferLength: outLen, FileID: fid}

@@ -361,6 +361,25 @@ func TestSealOpenRoundTrip(t *testing.T) {
 			if err != nil || sid != 42 || len(plain) != n || plain[n-1] != byte(n-1) {
 				t.Fatalf("%s %d bytes: %v, session %d", CipherName(id), n, err, sid)
 			}
+			// Out of place into a buffer with room: msg is left intact
+			// (a WRITE frame is sent again after a re-authentication).
+			dst := make([]byte, 4, 4+TransformHeaderSize+n+16)
+			out, err = s.Seal(dst, msg, 43)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if &out[0] != &dst[0] {
+				t.Fatalf("%s %d bytes: Seal allocated although dst had room", CipherName(id), n)
+			}
+			for i := range msg {
+				if msg[i] != byte(i) {
+					t.Fatalf("%s %d bytes: Seal changed msg at %d", CipherName(id), n, i)
+				}
+			}
+			plain, sid, err = o.Open(out[4:])
+			if err != nil || sid != 43 || len(plain) != n || plain[n-1] != byte(n-1) {
+				t.Fatalf("%s %d bytes out of place: %v, session %d", CipherName(id), n, err, sid)
+			}
 		}
 	}
 }

@@ -100,9 +100,11 @@ type Sealer interface {
 	// session sessionID. It writes the transform header into the 52
 	// bytes after dst (within dst's capacity), encrypts msg in place and
 	// returns dst extended over the header and the ciphertext. When msg
-	// is not the memory right after that header, the result is built in
-	// a new buffer instead. msg needs 16 bytes of spare capacity for the
-	// tag to be computed without a copy.
+	// is not the memory right after that header, msg is left as it is and
+	// the ciphertext is written after the header, within dst's capacity if
+	// it has 16 bytes to spare past the end, else in a new buffer. In
+	// place, msg needs 16 bytes of spare capacity for the tag to be
+	// computed without a copy.
 	Seal(dst, msg []byte, sessionID uint64) ([]byte, error)
 	// Zero overwrites the key; the sealer must not be used afterwards.
 	Zero()
@@ -161,18 +163,16 @@ func (s *sealer) Seal(dst, msg []byte, sessionID uint64) ([]byte, error) {
 	var out []byte
 	if cap(dst) >= need {
 		out = dst[:need]
-		if unsafe.SliceData(out[len(dst)+TransformHeaderSize:]) != unsafe.SliceData(msg) {
+		inPlace := unsafe.SliceData(out[len(dst)+TransformHeaderSize:]) == unsafe.SliceData(msg)
+		if !inPlace && cap(dst) < need+16 {
 			out = nil
 		}
 	}
 	if out == nil {
-		// msg is elsewhere: build the result in a new buffer, with room
-		// for the tag after it.
-		nb := make([]byte, need, need+16)
-		copy(nb, dst)
-		copy(nb[len(dst)+TransformHeaderSize:], msg)
-		out = nb
-		msg = nb[len(dst)+TransformHeaderSize:]
+		// No room: build the result in a new buffer, with room for the
+		// tag after it.
+		out = make([]byte, need, need+16)
+		copy(out, dst)
 	}
 	h := out[len(dst) : len(dst)+TransformHeaderSize]
 	copy(h, protocolTransform[:])
@@ -185,10 +185,12 @@ func (s *sealer) Seal(dst, msg []byte, sessionID uint64) ([]byte, error) {
 	binary.LittleEndian.PutUint16(h[tfFlags:], tfEncrypted)
 	binary.LittleEndian.PutUint64(h[tfSessionID:], sessionID)
 
-	ct := s.aead.Seal(msg[:0], h[tfNonce:tfNonce+n], msg, h[tfNonce:])
-	if unsafe.SliceData(ct) != unsafe.SliceData(msg) {
+	body := out[len(dst)+TransformHeaderSize:]
+	// In place, or from msg into body, which does not overlap it.
+	ct := s.aead.Seal(body[:0], h[tfNonce:tfNonce+n], msg, h[tfNonce:])
+	if unsafe.SliceData(ct) != unsafe.SliceData(body) {
 		// Seal had no room for the tag and allocated.
-		copy(msg, ct[:len(msg)])
+		copy(body, ct[:len(msg)])
 	}
 	copy(h[tfSignature:tfNonce], ct[len(msg):])
 	return out, nil
