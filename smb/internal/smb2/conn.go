@@ -353,17 +353,29 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 	if o.preauth != nil {
 		o.preauth(payload)
 	}
+	locked := false // c.wmu is held
+	unlock := func() {
+		if locked {
+			c.wmu.Unlock()
+			locked = false
+		}
+	}
 	var frame []byte
 	switch {
 	case o.seal:
 		dst := b[:4]
 		if owned {
-			// Out of place: the caller's data stays plain for a resend.
+			// Out of place, so that the caller's data stays plain for a
+			// resend; under the write lock, so that one sealed copy at a
+			// time exists however many writers wait.
+			c.wmu.Lock()
+			locked = true
 			sealBuf = getBuf(prefix + len(payload) + 16)
 			dst = (*sealBuf)[:4]
 		}
 		sealed, err := o.sess.sealer().Seal(dst, payload, sessID)
 		if err != nil {
+			unlock()
 			release()
 			c.credits.release(total)
 			return nil, err
@@ -397,6 +409,7 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
+		unlock()
 		release()
 		return nil, err
 	}
@@ -405,7 +418,12 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 	}
 	c.mu.Unlock()
 
-	err = c.write(ctx, frame)
+	if locked {
+		err = c.writeLocked(ctx, frame)
+		unlock()
+	} else {
+		err = c.write(ctx, frame)
+	}
 	release()
 	if err != nil {
 		c.fail(fmt.Errorf("%w: %v", ErrConnectionLost, err))
@@ -418,6 +436,11 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 func (c *Conn) write(ctx context.Context, frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.writeLocked(ctx, frame)
+}
+
+// writeLocked is write with c.wmu held.
+func (c *Conn) writeLocked(ctx context.Context, frame []byte) error {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		wt := c.cfg.WriteTimeout
