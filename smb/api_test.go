@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
@@ -134,6 +136,48 @@ func TestPutGet(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(lab.dc.ShareDir(share), "dir")); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("dir still on the server: %v", err)
+			}
+		})
+	}
+}
+
+// TestGetSmall checks Get's one round trip for files up to 64 KiB
+// (CREATE + READ + CLOSE compounded) and its hand-over to the streamed
+// read above that, byte for byte, on both shares.
+func TestGetSmall(t *testing.T) {
+	s := dial(t, labDialer(t), labServer())
+	for _, share := range []string{samba.ShareSigned, samba.ShareEncrypted} {
+		t.Run(share, func(t *testing.T) {
+			sh := mount(t, s, share)
+			dir := lab.dc.ShareDir(share)
+			for _, size := range []int{0, 1, smallFile - 1, smallFile, smallFile + 1, 200 << 10} {
+				data := randomBytes(size)
+				name := fmt.Sprintf("small-%d.bin", size)
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				before := s.c.conn.Stats()
+				var got bytes.Buffer
+				n, err := sh.Get(t.Context(), name, &got, nil)
+				after := s.c.conn.Stats()
+				if err != nil || n != int64(size) || !bytes.Equal(got.Bytes(), data) {
+					t.Fatalf("get %s: n=%d err=%v equal=%v", name, n, err, bytes.Equal(got.Bytes(), data))
+				}
+				if share == samba.ShareSigned && size <= smallFile {
+					// Three signed requests and three signed responses.
+					if out, in := after.SignedOut-before.SignedOut, after.SignedIn-before.SignedIn; out != 3 || in != 3 {
+						t.Errorf("get %s: %d requests and %d responses, want the 3 of one compound", name, out, in)
+					}
+				}
+			}
+			if err := os.Mkdir(filepath.Join(dir, "small-dir"), 0o755); err != nil && !os.IsExist(err) {
+				t.Fatal(err)
+			}
+			if _, err := sh.Get(t.Context(), "small-dir", io.Discard, nil); err == nil || !strings.Contains(err.Error(), "directory") {
+				t.Errorf("get of a directory: %v, want an error saying it is a directory", err)
+			}
+			if _, err := sh.Get(t.Context(), "no-such-small.bin", io.Discard, nil); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("get of a missing file: %v, want fs.ErrNotExist", err)
 			}
 		})
 	}

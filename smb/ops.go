@@ -56,7 +56,12 @@ func stat(ctx context.Context, t *smb2.Tree, name string) (*info, error) {
 
 // open opens name with the given access, disposition and options.
 func open(ctx context.Context, t *smb2.Tree, name string, access, disposition, options uint32) (*wire.CreateResponse, error) {
-	return t.Create(ctx, &wire.CreateRequest{
+	return t.Create(ctx, createRequest(name, access, disposition, options))
+}
+
+// createRequest is the CREATE of open.
+func createRequest(name string, access, disposition, options uint32) *wire.CreateRequest {
+	return &wire.CreateRequest{
 		ImpersonationLevel: wire.ImpersonationImpersonation,
 		DesiredAccess:      access | wire.Synchronize,
 		ShareAccess:        shareAll,
@@ -64,7 +69,7 @@ func open(ctx context.Context, t *smb2.Tree, name string, access, disposition, o
 		CreateOptions:      options,
 		FileAttributes:     wire.AttrNormal,
 		Name:               wireName(name),
-	})
+	}
 }
 
 // closeQuietly closes fid with its own short deadline: the caller is

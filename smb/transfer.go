@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/smb/internal/smb2"
+	"github.com/smbkrb/smbkrb/smb/internal/wire"
 )
 
 // TransferOptions tune Get and Put. The zero value keeps four 4 MiB
@@ -91,14 +92,44 @@ func (p *progress) add(n int) {
 
 // Get copies the file name to w, keeping several read requests in flight
 // and writing to w in order. It returns the bytes written.
+//
+// A file of up to 64 KiB takes one round trip (open, read and close
+// compounded); a larger one is then read from a new open.
 func (sh *Share) Get(ctx context.Context, name string, w io.Writer, opts *TransferOptions) (int64, error) {
+	o := opts.merged(sh.sess.xfer)
+	var r *wire.CreateResponse
+	var data []byte
+	err := sh.do(ctx, func(t *smb2.Tree) (err error) {
+		r, data, err = t.ReadSmall(ctx, createRequest(clean(name), wire.FileReadData|wire.FileReadAttributes, wire.FileOpen, 0), t.Session().Conn().MaxRead(smallFile))
+		return
+	})
+	if err != nil {
+		return 0, sh.fail("open", clean(name), err)
+	}
+	if r.FileAttributes&wire.AttrDirectory != 0 {
+		return 0, sh.fail("read", clean(name), errors.New("it is a directory"))
+	}
+	if r.EndOfFile == uint64(len(data)) {
+		prog := &progress{total: int64(len(data)), fn: o.Progress}
+		n, err := w.Write(data)
+		prog.add(n)
+		if err != nil {
+			return int64(n), fmt.Errorf("writing the local copy of %s: %w", clean(name), err)
+		}
+		return int64(n), nil
+	}
+	// Larger: the bytes read are dropped rather than joined to a second
+	// open's, which may see another version of the file.
 	f, err := sh.Open(ctx, name)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	return sh.copyOut(f, 0, w, opts.merged(sh.sess.xfer))
+	return sh.copyOut(f, 0, w, o)
 }
+
+// smallFile is the size up to which Get reads a file in one round trip.
+const smallFile = 64 << 10
 
 // copyOut reads f from off to its current end with o.Parallel requests in
 // flight and writes the bytes to w in order.

@@ -116,6 +116,53 @@ func (t *Tree) Read(ctx context.Context, fid wire.FileID, off int64, p []byte) (
 	return 0, &ResponseError{Status: cl.status, Command: wire.CmdRead}
 }
 
+// ReadSmall opens req's file, reads up to n bytes from its start and
+// closes it in one compounded round trip (CREATE + READ + CLOSE, related:
+// MS-SMB2 3.2.4.1.4). n must not exceed Conn.MaxRead. The create
+// response's EndOfFile says whether data is the whole file; data is a
+// copy. A directory gives its create response and no data.
+func (t *Tree) ReadSmall(ctx context.Context, req *wire.CreateRequest, n int) (*wire.CreateResponse, []byte, error) {
+	rr := &wire.ReadRequest{Length: uint32(n), FileID: wire.FileIDAny}
+	cr := &wire.CloseRequest{FileID: wire.FileIDAny}
+	calls, err := t.s.c.roundTrip(ctx, t.s.opts(t),
+		outMsg{cmd: wire.CmdCreate, treeID: t.ID, body: req.Append, size: 2*len(req.Name) + 256},
+		outMsg{cmd: wire.CmdRead, treeID: t.ID, related: true, charge: chargeFor(n), body: rr.Append},
+		outMsg{cmd: wire.CmdClose, treeID: t.ID, related: true, body: cr.Append})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		for _, cl := range calls {
+			cl.release()
+		}
+	}()
+	if st := calls[0].status; st != StatusSuccess {
+		return nil, nil, &ResponseError{Status: st, Command: wire.CmdCreate}
+	}
+	r, err := wire.ParseCreateResponse(append([]byte(nil), calls[0].resp...))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: create response: %v", ErrPolicy, err)
+	}
+	if r.FileAttributes&wire.AttrDirectory != 0 {
+		return r, nil, nil
+	}
+	switch st := calls[1].status; st {
+	case StatusSuccess:
+	case StatusEndOfFile:
+		return r, nil, nil
+	default:
+		return nil, nil, &ResponseError{Status: st, Command: wire.CmdRead}
+	}
+	data, _, err := wire.ParseReadResponse(calls[1].resp)
+	if err == nil && len(data) > n {
+		err = fmt.Errorf("%w: READ returned %d bytes for %d asked", wire.ErrMalformed, len(data), n)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, append([]byte(nil), data...), nil
+}
+
 // Data is the payload of one READ, lying in the receive buffer the
 // response arrived in (verified or decrypted in place), so a reader that
 // only passes the bytes on copies them once less. Release returns the
