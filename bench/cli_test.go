@@ -96,6 +96,9 @@ func BenchmarkCLI(b *testing.B) {
 					if dir == "put" {
 						args = []string{"put", local, remote + "put-cli.bin"}
 					}
+					if dir == "put" {
+						runCLI(b, args...) // the warm-up: see warmUp
+					}
 					b.SetBytes(size)
 					var client time.Duration
 					var rss float64

@@ -241,11 +241,11 @@ func printSummary(w io.Writer) {
 	}
 	fmt.Fprintln(tw, hdr+"\tsmbclient MiB/s\tbest/smbclient\tsmbclient per run MiB/s\tcpu-s/GiB best\tcpu-s/GiB smbclient\tsrv cpu-s/GiB best\tsrv cpu-s/GiB smbclient\t")
 	printed := false
-	for _, dir := range []string{"Get", "Put"} {
+	for _, dir := range []string{"Get", "Put", "PutInPlace"} {
 		for _, share := range shares {
 			var best result
 			bestOK := false
-			row := strings.ToLower(dir) + " " + share
+			row := map[string]string{"Get": "get", "Put": "put", "PutInPlace": "put in place"}[dir] + " " + share
 			for _, p := range parallels {
 				r, ok := get(fmt.Sprintf("Benchmark%s/%s/p%d", dir, share, p))
 				row += "\t" + f(r.mibPerSec, ok, "%.1f")
@@ -253,9 +253,10 @@ func printSummary(w io.Writer) {
 					best, bestOK = r, true
 				}
 			}
-			peer, peerOK := get("BenchmarkSmbclient" + dir + "Interactive/" + share)
-			perRun, perRunOK := get("BenchmarkSmbclient" + dir + "/" + share)
-			if !bestOK && !peerOK && !perRunOK {
+			peerDir := strings.TrimSuffix(dir, "InPlace") // smbclient's put is in place
+			peer, peerOK := get("BenchmarkSmbclient" + peerDir + "Interactive/" + share)
+			perRun, perRunOK := get("BenchmarkSmbclient" + peerDir + "/" + share)
+			if !bestOK && (dir == "PutInPlace" || !peerOK && !perRunOK) {
 				continue
 			}
 			printed = true
