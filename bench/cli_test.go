@@ -97,7 +97,7 @@ func BenchmarkCLI(b *testing.B) {
 						args = []string{"put", local, remote + "put-cli.bin"}
 					}
 					if dir == "put" {
-						runCLI(b, args...) // the warm-up: see warmUp
+						warmUp(func() { runCLI(b, args...) })
 					}
 					b.SetBytes(size)
 					var client time.Duration

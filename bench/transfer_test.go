@@ -133,9 +133,11 @@ func benchPut(b *testing.B, inPlace bool, ps []int) {
 					}
 					opts := &smb.PutOptions{InPlace: inPlace, TransferOptions: smb.TransferOptions{Parallel: p, ChunkSize: chunkSize(b)}}
 					r := bytes.NewReader(data)
-					if _, err := sh.Put(b.Context(), name, r, opts); err != nil {
-						b.Fatal(err) // the warm-up: see warmUp
-					}
+					warmUp(func() {
+						if _, err := sh.Put(b.Context(), name, r, opts); err != nil {
+							b.Fatal(err)
+						}
+					})
 					b.SetBytes(size)
 					n := 0
 					cpu := startCPU(b)
@@ -226,7 +228,7 @@ func BenchmarkSmbclientPut(b *testing.B) {
 			ccache := peerCache(b, share)
 			const name = "put-smbclient.bin"
 			args := smbclientArgs(share, ccache, "-c", "put "+local+" "+name)
-			runSmbclient(b, ccache, args...) // the warm-up: see warmUp
+			warmUp(func() { runSmbclient(b, ccache, args...) })
 			b.SetBytes(size)
 			var client time.Duration
 			var rss float64
@@ -281,7 +283,7 @@ func BenchmarkSmbclientPutInteractive(b *testing.B) {
 			sh := startSmbclientShell(b, share, peerCache(b, share))
 			const name = "put-smbclient-interactive.bin"
 			want := fmt.Sprintf(`putting file %s as \%s `, local, name)
-			sh.do("put "+local+" "+name, want) // the warm-up: see warmUp
+			warmUp(func() { sh.do("put "+local+" "+name, want) })
 			b.SetBytes(size)
 			n := 0
 			cpu := startCPU(b)
@@ -298,14 +300,14 @@ func BenchmarkSmbclientPutInteractive(b *testing.B) {
 	}
 }
 
-// warmUp: every put benchmark, smbkrb's and smbclient's, makes one
-// untimed transfer before its timed loop. On these virtual machines the
+// warmUp runs put, an untimed transfer, before the caller's timer starts:
+// every put benchmark, smbkrb's and smbclient's, makes one. On these virtual machines the
 // first touch of guest memory that was never used traps to the host, and
 // a server writing a new file into fresh tmpfs pages ran at a third of
 // its speed (2-3 server CPU-s/GiB, most of it in the kernel's copy into
 // the page cache, 40% of the time idle); the next file reuses the pages
 // the previous one freed. Without it, whichever client ran first paid.
-const warmUp = 1
+func warmUp(put func()) { put() }
 
 // BenchmarkGetSmall is Share.Get of a 16 KiB file into io.Discard on the
 // signed share, the session set up outside the timer: with Get's

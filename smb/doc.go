@@ -39,9 +39,12 @@
 // Large transfers use READ and WRITE requests up to the server's maximum
 // (8 MiB on Samba) with multi-credit requests, several in flight at once;
 // the connection's one receiver verifies or decrypts each response in
-// place into pooled buffers and copies READ data straight into the
-// caller's buffer. A cancelled context sends SMB2 CANCEL and returns at
-// once. Stat is one compounded CREATE and CLOSE.
+// place into pooled buffers. Get hands READ data from the receive buffer
+// to the writer, and Put reads each chunk from its source straight into
+// the WRITE request, so a transfer copies its data once on the client. A
+// cancelled context sends SMB2 CANCEL and returns at once. Stat is one
+// compounded CREATE and CLOSE; Get of a file up to 64 KiB is one
+// compounded CREATE, READ and CLOSE.
 //
 // A Session mounts Shares. A Share has the operations of a file system:
 // Stat, ReadDir, Open (a streaming io.Reader, io.ReaderAt, io.Seeker),
@@ -59,6 +62,5 @@
 // server's NTSTATUS.
 //
 // Not yet done: durable handles (a file opened before a dropped
-// connection is reopened by name, not resumed by handle) and compounding
-// of small reads.
+// connection is reopened by name, not resumed by handle).
 package smb
