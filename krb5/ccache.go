@@ -27,7 +27,7 @@ type CCache struct {
 // process exits. This is the default cache of smbkrb.
 func (k *Context) NewMemoryCCache() (*CCache, error) {
 	cc := &CCache{k: k}
-	err := k.call(nil, "create memory credential cache", func() (C.krb5_error_code, *C.char) {
+	err := k.call(context.Background(), "create memory credential cache", func() (C.krb5_error_code, *C.char) {
 		var name, errmsg *C.char
 		code := C.smbkrb_cc_new_memory(k.c, &cc.c, &name, &errmsg)
 		cc.name = goString(name)
@@ -47,7 +47,7 @@ func (k *Context) OpenCCache(name string) (*CCache, error) {
 	cc := &CCache{k: k}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	err := k.call(nil, "open credential cache "+name, func() (C.krb5_error_code, *C.char) {
+	err := k.call(context.Background(), "open credential cache "+name, func() (C.krb5_error_code, *C.char) {
 		var full, errmsg *C.char
 		code := C.smbkrb_cc_resolve(k.c, cname, &cc.c, &full, &errmsg)
 		cc.name = goString(full)
@@ -68,7 +68,7 @@ func (k *Context) DefaultCCache() (*CCache, error) {
 		return nil, &Error{Op: "open default credential cache", Message: "the environment's default cache is only used with Config.UseEnvironment"}
 	}
 	cc := &CCache{k: k}
-	err := k.call(nil, "open default credential cache", func() (C.krb5_error_code, *C.char) {
+	err := k.call(context.Background(), "open default credential cache", func() (C.krb5_error_code, *C.char) {
 		var full, errmsg *C.char
 		code := C.smbkrb_cc_default(k.c, &cc.c, &full, &errmsg)
 		cc.name = goString(full)
@@ -89,7 +89,7 @@ func (cc *CCache) Name() string { return cc.name }
 func (cc *CCache) Initialize(principal string) error {
 	cp := C.CString(principal)
 	defer C.free(unsafe.Pointer(cp))
-	return cc.call(nil, "initialize cache "+cc.name+" for "+principal, func() (C.krb5_error_code, *C.char) {
+	return cc.call(context.Background(), "initialize cache "+cc.name+" for "+principal, func() (C.krb5_error_code, *C.char) {
 		var errmsg *C.char
 		return C.smbkrb_cc_initialize(cc.k.c, cc.c, cp, &errmsg), errmsg
 	})
@@ -98,7 +98,7 @@ func (cc *CCache) Initialize(principal string) error {
 // Principal returns the cache's default (client) principal.
 func (cc *CCache) Principal() (string, error) {
 	var name string
-	err := cc.call(nil, "read principal of cache "+cc.name, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), "read principal of cache "+cc.name, func() (C.krb5_error_code, *C.char) {
 		var n, errmsg *C.char
 		code := C.smbkrb_cc_principal(cc.k.c, cc.c, &n, &errmsg)
 		name = goString(n)
@@ -158,7 +158,7 @@ func (ci *CredentialInfo) Expired(now time.Time) bool { return !now.Before(ci.En
 // left out).
 func (cc *CCache) Credentials() ([]CredentialInfo, error) {
 	var out []CredentialInfo
-	err := cc.call(nil, "list cache "+cc.name, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), "list cache "+cc.name, func() (C.krb5_error_code, *C.char) {
 		var infos *C.smbkrb_cred_info
 		var n C.int
 		var errmsg *C.char
@@ -175,7 +175,7 @@ func (cc *CCache) Credentials() ([]CredentialInfo, error) {
 // Destroy removes the cache's contents (for FILE:, the file) and releases
 // the handle.
 func (cc *CCache) Destroy() error {
-	err := cc.k.call(nil, "destroy cache "+cc.name, func() (C.krb5_error_code, *C.char) {
+	err := cc.k.call(context.Background(), "destroy cache "+cc.name, func() (C.krb5_error_code, *C.char) {
 		if cc.c == nil {
 			return 0, nil
 		}
@@ -190,7 +190,7 @@ func (cc *CCache) Destroy() error {
 // Close releases the handle; the contents stay (a MEMORY: cache lives on
 // until destroyed).
 func (cc *CCache) Close() error {
-	return cc.k.call(nil, "close cache "+cc.name, func() (C.krb5_error_code, *C.char) {
+	return cc.k.call(context.Background(), "close cache "+cc.name, func() (C.krb5_error_code, *C.char) {
 		if cc.c == nil {
 			return 0, nil
 		}

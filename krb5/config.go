@@ -193,15 +193,6 @@ func (c *Config) RealmForHost(host string) string {
 	return best
 }
 
-func (c *Config) realm(name string) *Realm {
-	for i := range c.Realms {
-		if c.Realms[i].Name == name {
-			return &c.Realms[i]
-		}
-	}
-	return nil
-}
-
 // validToken reports whether s can stand in a profile without changing its
 // structure: no spaces, braces, '=', quotes, '#', ';' or control characters.
 func validToken(s string) bool {

@@ -286,7 +286,7 @@ func (cc *CCache) Store(cred *Credential) error {
 	defer C.smbkrb_free_secret(key, C.size_t(len(cred.SessionKey)))
 	tkt := C.CBytes(cred.Ticket)
 	defer C.free(tkt)
-	return cc.call(nil, op, func() (C.krb5_error_code, *C.char) {
+	return cc.call(context.Background(), op, func() (C.krb5_error_code, *C.char) {
 		var errmsg *C.char
 		code := C.smbkrb_store_cred(cc.k.c, cc.c, 2, cclient, cserver, C.int32_t(cred.Enctype),
 			(*C.uint8_t)(key), C.size_t(len(cred.SessionKey)),
@@ -309,7 +309,7 @@ func (cc *CCache) ImportKRBCred(der []byte) ([]CredentialInfo, error) {
 	p := C.CBytes(der)
 	defer C.smbkrb_free_secret(p, C.size_t(len(der)))
 	var out []CredentialInfo
-	err := cc.call(nil, op, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), op, func() (C.krb5_error_code, *C.char) {
 		var infos *C.smbkrb_cred_info
 		var n C.int
 		var errmsg *C.char
@@ -331,7 +331,7 @@ func (cc *CCache) ExportKRBCred(server string) ([]byte, error) {
 	cs := C.CString(server)
 	defer C.free(unsafe.Pointer(cs))
 	var out []byte
-	err := cc.call(nil, "export ticket for "+server+" from "+cc.name, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), "export ticket for "+server+" from "+cc.name, func() (C.krb5_error_code, *C.char) {
 		var p *C.uint8_t
 		var n C.size_t
 		var errmsg *C.char
@@ -353,7 +353,7 @@ func (cc *CCache) RetrieveCredential(server string) (*Credential, error) {
 	cs := C.CString(server)
 	defer C.free(unsafe.Pointer(cs))
 	var out *Credential
-	err := cc.call(nil, "retrieve ticket for "+server+" from "+cc.name, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), "retrieve ticket for "+server+" from "+cc.name, func() (C.krb5_error_code, *C.char) {
 		var info C.smbkrb_cred_info
 		var key *C.uint8_t
 		var keyLen C.size_t

@@ -7,6 +7,7 @@ package krb5
 import "C"
 
 import (
+	"context"
 	"fmt"
 	"unsafe"
 )
@@ -60,7 +61,7 @@ func (k *Context) crypt(decrypt bool, enctype Enctype, key []byte, usage KeyUsag
 		defer C.smbkrb_free_secret(cin, C.size_t(len(in)))
 	}
 	var out []byte
-	err := k.call(nil, op, func() (C.krb5_error_code, *C.char) {
+	err := k.call(context.Background(), op, func() (C.krb5_error_code, *C.char) {
 		var p *C.uint8_t
 		var n C.size_t
 		var errmsg *C.char

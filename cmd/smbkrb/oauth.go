@@ -70,9 +70,6 @@ func (a *app) oauthCredentials(cmd string, o *options) (*entra.SMBOAuth, error) 
 		if err != nil {
 			return nil, err
 		}
-		if c, err = a.entraClient(cmd, o); err != nil {
-			return nil, err
-		}
 		secret := a.getenv("SMBKRB_OAUTH_SECRET")
 		switch {
 		case o.oauthCert != "" && (o.oauthSecretFile != "" || secret != ""):

@@ -330,10 +330,10 @@ func (l *lab) start(ctx context.Context) error {
 		return fail("lab: user bob@AADDS.TEST", "%v", err)
 	}
 	l.carol = user{name: "carol", realm: entra.KerberosRealm, password: labtool.Password()}
-	if err := l.entra.AddUser(l.carol.name, l.carol.password); err == nil {
-		err = l.entra.SetUPN(l.carol.name, l.carol.upn())
+	if err := l.entra.AddUser(l.carol.name, l.carol.password); err != nil {
+		return fail("lab: user "+l.carol.upn(), "%v", err)
 	}
-	if err != nil {
+	if err := l.entra.SetUPN(l.carol.name, l.carol.upn()); err != nil {
 		return fail("lab: user "+l.carol.upn(), "%v", err)
 	}
 	if err := welcome(l.entra, "Azure Files with Microsoft Entra Kerberos"); err != nil {
