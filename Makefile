@@ -3,7 +3,7 @@
 GO      ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps demo test unit vet fuzz bench clean
+.PHONY: all build deps demo test unit vet fuzz bench clean lib
 
 all: build
 
@@ -29,11 +29,13 @@ demo: deps
 	$(GO) run ./internal/demo
 
 # The fuzz targets, as package:Target: every decoder of what the network
-# sends (MS-KKDCP, Entra's JSON, JWEs and JWSs, the AS-REP wrapping).
+# sends (MS-KKDCP, Entra's JSON, JWEs and JWSs, the AS-REP wrapping, the
+# SMB OAuth exchange, SMB2 responses, SMB3 transform and signatures,
+# SPNEGO, the fault proxy's framing).
 FUZZ_TARGETS := ./kkdcp/:FuzzUnmarshal \
-	./entra/:FuzzDecodeTGT ./entra/:FuzzTokenReply ./entra/:FuzzExchange \
-	./entra/internal/kerbmsg/:FuzzParseASRep ./entra/internal/kerbmsg/:FuzzParseEncASRepPart \
-	./entra/internal/kerbmsg/:FuzzParsePrincipal \
+	./entra/:FuzzDecodeTGT ./entra/:FuzzTokenReply ./smboauth/:FuzzExchange \
+	./internal/kerbmsg/:FuzzParseASRep ./internal/kerbmsg/:FuzzParseEncASRepPart \
+	./internal/kerbmsg/:FuzzParsePrincipal ./internal/kerbmsg/:FuzzErrorText \
 	./entra/internal/msjose/:FuzzDecryptJWE ./entra/internal/msjose/:FuzzDecryptSessionKeyJWE \
 	./entra/internal/msjose/:FuzzVerifyHS256 ./entra/internal/msjose/:FuzzVerifyRS256 \
 	./entra/internal/msjose/:FuzzParseRSAPublicBlob \
@@ -50,17 +52,19 @@ FUZZTIME ?= 10s
 # Every test against real servers, with the race detector; then a short
 # run of each fuzz target and one pass of each benchmark (so they keep
 # working).
-test: deps vet
+test: deps vet unit
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
+# The fast tier: pure functions, parsers and fuzz seeds; no servers, no
+# root, seconds.
+unit:
+	$(GO) test -short -count=1 ./...
+
 # make fuzz FUZZTIME=5m for a longer run.
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg > .fuzz.log 2>&1 || { cat .fuzz.log; rm -f .fuzz.log; exit 1; }; \
-	done; rm -f .fuzz.log
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) ./ci/fuzz.sh $(FUZZ_TARGETS)
 
 # The figures quoted in README.md.
 bench: deps
@@ -71,9 +75,21 @@ bench: deps
 clean:
 	$(GO) clean -testcache
 
+# The C library for this machine (libsmbkrb/, README.md's "C library"):
+# build/lib/libsmbkrb.a and libsmbkrb.so against Debian's MIT libraries,
+# and the header. The cross builds (make cross) put a static archive with
+# MIT inside into build/cross/TARGET.
+lib:
+	mkdir -p build/lib
+	cd libsmbkrb && $(GO) build -trimpath -buildmode=c-archive -o ../build/lib/libsmbkrb.a .
+	cd libsmbkrb && $(GO) build -trimpath -buildmode=c-shared -ldflags=-extldflags=-Wl,-soname,libsmbkrb.so -o ../build/lib/libsmbkrb.so .
+	rm -f build/lib/libsmbkrb.h
+	cp libsmbkrb/include/smbkrb.h build/lib/smbkrb.h
+
 # Cross builds (toolchains/, issue 6): `make cross TARGET=linux-arm64` puts
 # that target's binaries in build/cross/TARGET (linux-arm64: dynamic and
-# static, linux-armv7: dynamic, linux-amd64: static); cross-all builds all
+# static, linux-armv7: dynamic, linux-amd64: static; each also the C
+# library with MIT inside and the C test program); cross-all builds all
 # three. Sysroots and the static MIT build are cached in .cache/cross.
 TARGET        ?= linux-arm64
 CROSS_TARGETS := linux-arm64 linux-armv7 linux-amd64

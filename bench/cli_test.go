@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // cliBin is the smbkrb command, built once per run, and its configuration
@@ -85,6 +87,7 @@ func runCLI(b *testing.B, args ...string) proc {
 // BenchmarkSmbclientGet and BenchmarkSmbclientPut, processes too. Besides
 // the rate and the CPU it reports the process's peak resident set.
 func BenchmarkCLI(b *testing.B) {
+	labtest.Need(b)
 	size, data, local := files(b)
 	cli(b) // built outside the timer
 	for _, dir := range []string{"get", "put"} {

@@ -16,8 +16,11 @@ import (
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // benchAddr is the DC's loopback address: the bench package's own (other
@@ -45,6 +48,9 @@ var lab struct {
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
+	if labtest.Short() {
+		return m.Run() // the fast tier: no lab
+	}
 	fail := func(what string, err error) int {
 		fmt.Fprintf(os.Stderr, "bench: %s: %v\n", what, err)
 		return 1
@@ -62,29 +68,24 @@ func run(m *testing.M) int {
 	// The lab lives on tmpfs where there is one: the server's disk is not
 	// what is measured, and the page cache of the VM's ext4 disk throttled
 	// the server's writes and swung the put figures of both clients.
-	tmp := ""
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		tmp = "/dev/shm"
-	}
-	dir, err := os.MkdirTemp(tmp, "smbkrb-bench-")
+	l, err := testmain.New("bench", testmain.Options{Tmpfs: true})
 	if err != nil {
 		return fail("temporary directory", err)
 	}
+	defer l.Close()
+	dir := l.Dir
 	lab.dir = dir
-	defer os.RemoveAll(dir)
-	defer samba.CleanupTemplates()
-	defer removeFiles()
+	l.Defer(removeFiles)
 
-	dc, err := samba.Start(filepath.Join(dir, "dc1"), samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: benchAddr})
+	lab.user, lab.pw = "benchuser", labtool.Password()
+	dcs, err := l.DCs(testmain.DC{Name: "dc1", Options: samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: benchAddr},
+		Users: map[string]string{lab.user: lab.pw}})
 	if err != nil {
-		return fail("Samba DC of LAB.TEST", err)
+		return fail("lab", err)
 	}
-	defer dc.Close()
-	lab.dc, lab.user, lab.pw = dc, "benchuser", labtool.Password()
+	dc := dcs[0]
+	lab.dc = dc
 	lab.principal = lab.user + "@" + dc.Realm
-	if err := dc.AddUser(lab.user, lab.pw); err != nil {
-		return fail("user", err)
-	}
 	peerDir := filepath.Join(dir, "peer")
 	if err := os.Mkdir(peerDir, 0o700); err != nil {
 		return fail("peer directory", err)
@@ -124,7 +125,7 @@ func kinit(path string) error {
 func writeProbe() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	k, err := newKerberos()
+	k, err := krb5.NewContext(kerberosConfig())
 	if err != nil {
 		return err
 	}
@@ -152,35 +153,17 @@ func writeProbe() error {
 // address.
 func labServer() smb.Server { return smb.Server{Name: lab.dc.FQDN, Addr: lab.dc.Addr} }
 
-// newKerberos is a library context for the DC's realm, the KDC over TCP.
-func newKerberos() (*krb5.Context, error) {
-	return krb5.NewContext(&krb5.Config{
+// kerberosConfig is the library configuration for the DC's realm, the
+// KDC over TCP.
+func kerberosConfig() *krb5.Config {
+	return &krb5.Config{
 		Realms:     []krb5.Realm{{Name: lab.dc.Realm, KDCs: []string{net.JoinHostPort(lab.dc.Addr, "88")}}},
 		HostRealms: []krb5.HostRealm{{Host: "." + strings.ToLower(lab.dc.Realm), Realm: lab.dc.Realm}},
-	})
+	}
 }
 
-// kerberos is newKerberos for a benchmark, closed by its cleanup.
-func kerberos(b *testing.B) *krb5.Context {
-	b.Helper()
-	k, err := newKerberos()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { k.Close() })
-	return k
-}
-
-// memCache is an empty memory cache, destroyed by the benchmark's cleanup.
-func memCache(b *testing.B, k *krb5.Context) *krb5.CCache {
-	b.Helper()
-	cc, err := k.NewMemoryCCache()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cc.Destroy() })
-	return cc
-}
+// kerberos is a library context of kerberosConfig, closed by tb's cleanup.
+func kerberos(tb testing.TB) *krb5.Context { return testmain.Context(tb, kerberosConfig()) }
 
 // benchFiles are the data of the transfer benchmarks, made once per
 // process on first use (so that a plain `go test` makes none).

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/smb"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // TestProtection checks from the server's side what the benchmarks
@@ -18,18 +21,11 @@ import (
 // the DC shows the tree connect's encryption and signing, and the
 // session's dialect and algorithms, which the test logs.
 func TestProtection(t *testing.T) {
+	labtest.Need(t)
 	for _, share := range shares {
 		t.Run("smbkrb/"+share, func(t *testing.T) {
-			k, err := newKerberos()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer k.Close()
-			cc, err := k.NewMemoryCCache()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cc.Destroy()
+			k := kerberos(t)
+			cc := testmain.MemoryCache(t, k)
 			d := &smb.Dialer{Kerberos: k, CCache: cc, Credentials: smb.Password(lab.principal, []byte(lab.pw))}
 			if share == shareAES256 {
 				d.Ciphers = []smb.Cipher{smb.AES256GCM}

@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // session is one use of a session: dial (service ticket and session
@@ -70,6 +73,7 @@ func sessionLoop(b *testing.B, dialer func() *smb.Dialer, done func()) {
 // logs in with the password (AS exchange with pre-authentication), gets
 // the service ticket, sets up the session, mounts, stats, closes.
 func BenchmarkSessionCold(b *testing.B) {
+	labtest.Need(b)
 	k := kerberos(b)
 	creds := smb.Password(lab.principal, []byte(lab.pw))
 	var cc *krb5.CCache
@@ -88,8 +92,9 @@ func BenchmarkSessionCold(b *testing.B) {
 // ticket, sets up the session, mounts, stats, closes: the work of an
 // smbclient run with a kinit'ed cache (BenchmarkSmbclientSession/cold).
 func BenchmarkSessionTGT(b *testing.B) {
+	labtest.Need(b)
 	k := kerberos(b)
-	src := memCache(b, k)
+	src := testmain.MemoryCache(b, k)
 	if _, err := k.GetInitCredsPassword(b.Context(), src, lab.principal, []byte(lab.pw), nil); err != nil {
 		b.Fatal(err)
 	}
@@ -120,8 +125,9 @@ func BenchmarkSessionTGT(b *testing.B) {
 // BenchmarkSessionWarm: the cache already holds the service ticket, so
 // each iteration is session setup, mount, stat and close.
 func BenchmarkSessionWarm(b *testing.B) {
+	labtest.Need(b)
 	k := kerberos(b)
-	d := &smb.Dialer{Kerberos: k, CCache: memCache(b, k), Credentials: smb.Password(lab.principal, []byte(lab.pw))}
+	d := &smb.Dialer{Kerberos: k, CCache: testmain.MemoryCache(b, k), Credentials: smb.Password(lab.principal, []byte(lab.pw))}
 	session(b, d) // login and service ticket, untimed
 	sessionLoop(b, func() *smb.Dialer { return d }, nil)
 }
@@ -132,6 +138,7 @@ func BenchmarkSessionWarm(b *testing.B) {
 // warm from a cache that also holds the cifs ticket from an earlier run.
 // Both include smbclient's process start (see BenchmarkSmbclientStartup).
 func BenchmarkSmbclientSession(b *testing.B) {
+	labtest.Need(b)
 	run := func(b *testing.B, ccache string) time.Duration {
 		r := runSmbclient(b, ccache, smbclientArgs(samba.ShareSigned, ccache, "-c", "ls "+probeName)...)
 		if !strings.Contains(r.out, probeName) {
@@ -172,6 +179,7 @@ func BenchmarkSmbclientSession(b *testing.B) {
 // BenchmarkSmbclientStartup is the cost of starting smbclient at all
 // (smbclient --version): subtract it from BenchmarkSmbclientSession.
 func BenchmarkSmbclientStartup(b *testing.B) {
+	labtest.Need(b)
 	var cpu time.Duration
 	n := 0
 	for b.Loop() {

@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/smb"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // The shares the transfers run on, and the numbers of requests in flight
@@ -46,7 +49,7 @@ var negotiated sync.Map // share -> string
 func mountShare(b *testing.B, share string) *smb.Share {
 	b.Helper()
 	k := kerberos(b)
-	d := &smb.Dialer{Kerberos: k, CCache: memCache(b, k), Credentials: smb.Password(lab.principal, []byte(lab.pw))}
+	d := &smb.Dialer{Kerberos: k, CCache: testmain.MemoryCache(b, k), Credentials: smb.Password(lab.principal, []byte(lab.pw))}
 	if share == shareAES256 {
 		d.Ciphers = []smb.Cipher{smb.AES256GCM}
 	}
@@ -78,6 +81,7 @@ func mountShare(b *testing.B, share string) *smb.Share {
 // BenchmarkGet reads the whole file with Share.Get into io.Discard, with 1,
 // 4 and 8 read requests in flight, on the signed and the encrypted share.
 func BenchmarkGet(b *testing.B) {
+	labtest.Need(b)
 	size, _, _ := files(b)
 	for _, share := range shares {
 		b.Run(share, func(b *testing.B) {
@@ -191,6 +195,7 @@ func peerCache(b *testing.B, share string) string {
 // run includes smbclient's start and session setup (tens of milliseconds;
 // see BenchmarkSmbclientSession), which a large file makes small.
 func BenchmarkSmbclientGet(b *testing.B) {
+	labtest.Need(b)
 	size, _, _ := files(b)
 	for _, share := range shares {
 		b.Run(share, func(b *testing.B) {
@@ -222,6 +227,7 @@ func BenchmarkSmbclientGet(b *testing.B) {
 // iteration, "put <file on tmpfs> put-smbclient.bin" (smbclient writes the
 // target in place), forced to sign or to encrypt.
 func BenchmarkSmbclientPut(b *testing.B) {
+	labtest.Need(b)
 	size, data, local := files(b)
 	for _, share := range shares {
 		b.Run(share, func(b *testing.B) {
@@ -254,6 +260,7 @@ func BenchmarkSmbclientPut(b *testing.B) {
 // the figure to set against BenchmarkGet, which dials outside the timer
 // too. Its CPU time is the process's, read from /proc around the loop.
 func BenchmarkSmbclientGetInteractive(b *testing.B) {
+	labtest.Need(b)
 	size, _, _ := files(b)
 	for _, share := range shares {
 		b.Run(share, func(b *testing.B) {
@@ -277,6 +284,7 @@ func BenchmarkSmbclientGetInteractive(b *testing.B) {
 // BenchmarkSmbclientPutInteractive is BenchmarkSmbclientPut without
 // smbclient's start and session setup, as BenchmarkSmbclientGetInteractive.
 func BenchmarkSmbclientPutInteractive(b *testing.B) {
+	labtest.Need(b)
 	size, data, local := files(b)
 	for _, share := range shares {
 		b.Run(share, func(b *testing.B) {
@@ -314,6 +322,7 @@ func warmUp(put func()) { put() }
 // compounded CREATE + READ + CLOSE, one round trip per file. Its metric
 // is ms/op; the trees of many small files are made of these.
 func BenchmarkGetSmall(b *testing.B) {
+	labtest.Need(b)
 	const name, size = "small.bin", 16 << 10
 	data := make([]byte, size)
 	rand.Read(data)

@@ -8,8 +8,12 @@ import (
 
 	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/internal/lab/kdcproxy"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
+	"github.com/smbkrb/smbkrb/smboauth"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // openClose dials, mounts the encrypted share, stats its root and closes:
@@ -36,6 +40,7 @@ func openClose(b *testing.B, d *smb.Dialer, srv smb.Server) {
 // through the Entra KDC proxy, session setup, tree connect. https/op
 // counts the HTTPS requests the emulator answered.
 func BenchmarkEntraCold(b *testing.B) {
+	labtest.Need(b)
 	c := client(b, lab.emu)
 	k := kerberos(b, lab.emu, c, nil)
 	d := device(b)
@@ -43,7 +48,7 @@ func BenchmarkEntraCold(b *testing.B) {
 	before := lab.emu.Requests("")
 	n := 0
 	for b.Loop() {
-		s, err := c.SignInPassword(b.Context(), k, d, u.upn, []byte(u.pw))
+		s, err := c.SignInPassword(b.Context(), d, u.upn, []byte(u.pw))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,6 +68,7 @@ func BenchmarkEntraCold(b *testing.B) {
 // good (a restarted process): the TGT into a new cache, the service ticket
 // through the KDC proxy, the session.
 func BenchmarkEntraTGTCached(b *testing.B) {
+	labtest.Need(b)
 	c := client(b, lab.emu)
 	k := kerberos(b, lab.emu, c, nil)
 	s := signInB(b, c, k)
@@ -83,10 +89,11 @@ func BenchmarkEntraTGTCached(b *testing.B) {
 // BenchmarkEntraWarm has the service ticket cached too: session setup
 // only, no HTTPS at all.
 func BenchmarkEntraWarm(b *testing.B) {
+	labtest.Need(b)
 	c := client(b, lab.emu)
 	k := kerberos(b, lab.emu, c, nil)
 	s := signInB(b, c, k)
-	cc := memCache(b, k)
+	cc := testmain.MemoryCache(b, k)
 	d := dialer(k, cc, c.Credentials(s, ""))
 	openClose(b, d, storage())
 	before := lab.emu.Requests("")
@@ -103,6 +110,7 @@ func BenchmarkEntraWarm(b *testing.B) {
 // on-premises KDC proxy over HTTPS, password login, service ticket,
 // session, tree connect. https/op counts the proxy's requests.
 func BenchmarkADProxyCold(b *testing.B) {
+	labtest.Need(b)
 	proxy, err := kdcproxy.Start(net.JoinHostPort(lab.ns.HostAddr, "0"), map[string][]string{"CORP.TEST": {net.JoinHostPort(corpAddr, "88")}})
 	if err != nil {
 		b.Fatal(err)
@@ -132,10 +140,10 @@ func BenchmarkADProxyCold(b *testing.B) {
 	b.ReportMetric(float64(proxy.Requests()-before)/float64(n), "https/op")
 }
 
-func signInB(b *testing.B, c *entra.Client, k *krb5.Context) *entra.Session {
+func signInB(b *testing.B, c *entra.Client, k *krb5.Context) *entra.SignIn {
 	b.Helper()
 	u := lab.users["frank"]
-	s, err := c.SignInPassword(b.Context(), k, device(b), u.upn, []byte(u.pw))
+	s, err := c.SignInPassword(b.Context(), device(b), u.upn, []byte(u.pw))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -147,10 +155,8 @@ func signInB(b *testing.B, c *entra.Client, k *krb5.Context) *entra.Session {
 // an open SMB session: the exchange at the file endpoint, the KRB-CRED
 // into a new cache, session setup, tree connect.
 func BenchmarkSMBOAuthFromToken(b *testing.B) {
-	c, err := entra.NewClient(lab.emu.Config())
-	if err != nil {
-		b.Fatal(err)
-	}
+	labtest.Need(b)
+	c := lab.emu.SMBOAuthConfig()
 	src, err := c.ClientSecretTokens(lab.app.ClientID, lab.app.Secret)
 	if err != nil {
 		b.Fatal(err)
@@ -163,7 +169,7 @@ func BenchmarkSMBOAuthFromToken(b *testing.B) {
 	before := lab.emu.Requests("")
 	n := 0
 	for b.Loop() {
-		o := c.SMBOAuth(entra.StaticToken(tok))
+		o := c.Exchange(smboauth.StaticToken(tok))
 		o.Endpoint = lab.emu.FileEndpoint()
 		cc, err := k.NewMemoryCCache()
 		if err != nil {
@@ -180,11 +186,9 @@ func BenchmarkSMBOAuthFromToken(b *testing.B) {
 // client assertion signed with the application's certificate, the token
 // request, then the exchange and the session.
 func BenchmarkSMBOAuthCold(b *testing.B) {
-	c, err := entra.NewClient(lab.emu.Config())
-	if err != nil {
-		b.Fatal(err)
-	}
-	certs, key, err := entra.ParseCertificateKey(lab.appKey)
+	labtest.Need(b)
+	c := lab.emu.SMBOAuthConfig()
+	certs, key, err := smboauth.ParseCertificateKey(lab.appKey)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -196,7 +200,7 @@ func BenchmarkSMBOAuthCold(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		o := c.SMBOAuth(ts)
+		o := c.Exchange(ts)
 		o.Endpoint = lab.emu.FileEndpoint()
 		cc, err := k.NewMemoryCCache()
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/smbkrb/smbkrb/internal/aad"
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
@@ -67,7 +68,7 @@ func (c *Client) discover(ctx context.Context) (*oidcMetadata, error) {
 		return nil, err
 	}
 	if status == http.StatusBadRequest || status == http.StatusNotFound {
-		e := replyError(op, status, body).(*Error)
+		e := aad.ReplyError(op, status, body).(*Error)
 		e.Err = fmt.Errorf("no tenant %q at %s: check the tenant ID or domain", c.cfg.Tenant, c.cfg.authority())
 		return nil, e
 	}
@@ -76,7 +77,7 @@ func (c *Client) discover(ctx context.Context) (*oidcMetadata, error) {
 		return nil, err
 	}
 	if m.TokenEndpoint == "" {
-		return nil, decodeError(op, "the OpenID configuration has no token_endpoint", nil)
+		return nil, aad.DecodeError(op, "the OpenID configuration has no token_endpoint", nil)
 	}
 	c.mu.Lock()
 	c.oidc = m
@@ -102,7 +103,7 @@ func (c *Client) KDCProxy(ctx context.Context) (string, error) {
 	if m.KerberosEndpoint != "" {
 		p, err := url.Parse(m.KerberosEndpoint)
 		if err != nil || p.Scheme != "https" || p.Host == "" {
-			return "", decodeError("discover", "kerberos_endpoint is not an https URL", nil)
+			return "", aad.DecodeError("discover", "kerberos_endpoint is not an https URL", nil)
 		}
 		return m.KerberosEndpoint, nil
 	}
@@ -117,6 +118,26 @@ func (c *Client) Realm(ctx context.Context) (krb5.Realm, error) {
 		return krb5.Realm{}, err
 	}
 	return krb5.Realm{Name: KerberosRealm, KDCs: []string{u}}, nil
+}
+
+// AddRealm makes cfg reach Azure Files with Entra Kerberos: it adds
+// KerberosRealm with the tenant's KDC proxy (Realm; unless cfg lists
+// that realm already, whose KDCs then stay) and the Azure Files host
+// mappings after cfg's own, which win for the hosts they name.
+func (c *Client) AddRealm(ctx context.Context, cfg *krb5.Config) error {
+	have := false
+	for _, r := range cfg.Realms {
+		have = have || r.Name == KerberosRealm
+	}
+	if !have {
+		realm, err := c.Realm(ctx)
+		if err != nil {
+			return err
+		}
+		cfg.Realms = append(cfg.Realms, realm)
+	}
+	cfg.HostRealms = HostRealms(nil, cfg.HostRealms...)
+	return nil
 }
 
 // HostRealms maps Azure Files (FileSuffix) and Entra's Kerberos top-level

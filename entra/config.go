@@ -1,14 +1,14 @@
 package entra
 
 import (
-	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/smbkrb/smbkrb/internal/aad"
 )
 
 // Well-known names of the Entra flows (../shared/ENTRA.md).
@@ -22,7 +22,7 @@ const (
 	FileSuffix = ".file.core.windows.net"
 
 	// DefaultAuthority is the Entra ID login service.
-	DefaultAuthority = "https://login.microsoftonline.com"
+	DefaultAuthority = aad.DefaultAuthority
 	// DefaultDeviceRegistration is the Device Registration Service.
 	DefaultDeviceRegistration = "https://enterpriseregistration.windows.net"
 
@@ -93,12 +93,7 @@ type Config struct {
 	UserAgent string
 }
 
-func (c *Config) authority() string {
-	if c.Authority == "" {
-		return DefaultAuthority
-	}
-	return strings.TrimRight(c.Authority, "/")
-}
+func (c *Config) authority() string { return aad.Authority(c.Authority) }
 
 func (c *Config) deviceRegistration() string {
 	if c.DeviceRegistration == "" {
@@ -127,27 +122,18 @@ func (c *Config) tokenURL() string {
 }
 
 // authorityURL is the tenant's authority as MSAL takes it.
-func (c *Config) authorityURL() string {
-	return c.authority() + "/" + url.PathEscape(c.Tenant)
-}
+func (c *Config) authorityURL() string { return aad.TenantAuthority(c.Authority, c.Tenant) }
 
 func (c *Config) validate() error {
-	if c.Tenant == "" {
-		return errors.New("entra: Config.Tenant is required (the directory ID or a verified domain of the tenant)")
+	if err := aad.CheckTenant(c.Tenant); err != nil {
+		return fmt.Errorf("entra: %w", err)
 	}
 	if c.RefreshKDF != 0 && c.RefreshKDF != 1 && c.RefreshKDF != 2 {
 		return fmt.Errorf("entra: Config.RefreshKDF is %d: 1 or 2", c.RefreshKDF)
 	}
-	if strings.ContainsAny(c.Tenant, "/?#@ ") {
-		return fmt.Errorf("entra: Config.Tenant %q is not a tenant ID or domain", c.Tenant)
-	}
 	for name, u := range map[string]string{"Authority": c.Authority, "DeviceRegistration": c.DeviceRegistration, "KDCProxy": c.KDCProxy} {
-		if u == "" {
-			continue
-		}
-		p, err := url.Parse(u)
-		if err != nil || p.Scheme != "https" || p.Host == "" {
-			return fmt.Errorf("entra: Config.%s %q must be an https:// URL", name, u)
+		if err := aad.CheckHTTPS(name, u); err != nil {
+			return fmt.Errorf("entra: %w", err)
 		}
 	}
 	return nil
@@ -158,16 +144,5 @@ func (c *Config) httpClient() *http.Client {
 	if c.HTTPClient != nil {
 		return c.HTTPClient
 	}
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			TLSClientConfig:     &tls.Config{RootCAs: c.RootCAs, MinVersion: tls.VersionTLS12},
-			TLSHandshakeTimeout: 15 * time.Second,
-			MaxIdleConnsPerHost: 2,
-			IdleConnTimeout:     90 * time.Second,
-		},
-		// Entra's endpoints answer directly; a redirect is an error here
-		// rather than a request sent with secrets to another place.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	return aad.HTTPClient(c.RootCAs)
 }

@@ -2,22 +2,21 @@ package entra
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
-// Credentials is a source of Kerberos credentials for smb.Dialer (it
+// SignInCredentials is a source of Kerberos credentials for smb.Dialer (it
 // implements smb.Credentials): it puts the session's cloud TGT into the
 // dialer's cache and, when the TGT is within Config.RefreshBefore of its
 // end, refreshes the PRT for a new one first, so a long-running process
 // keeps getting service tickets. Entra does not renew TGTs; this is the
 // only way to a new one without signing in again.
-type Credentials struct {
+type SignInCredentials struct {
 	c   *Client
-	s   *Session
+	s   *SignIn
 	dir string
 
 	mu sync.Mutex
@@ -26,17 +25,17 @@ type Credentials struct {
 	OnRefresh func(Info)
 }
 
-// Credentials returns the credential source of session s. With dir set,
-// each refreshed session is saved there (Session.Save), so that a restart
+// Credentials returns the credential source of sign-in s. With dir set,
+// each refreshed session is saved there (SignIn.Save), so that a restart
 // resumes it.
-func (c *Client) Credentials(s *Session, dir string) *Credentials {
-	return &Credentials{c: c, s: s, dir: dir}
+func (c *Client) Credentials(s *SignIn, dir string) *SignInCredentials {
+	return &SignInCredentials{c: c, s: s, dir: dir}
 }
 
 // Acquire makes cc hold a cloud TGT valid for Config.RefreshBefore more,
 // refreshing the session if its TGT is older. spn is not used: every
 // Azure Files service ticket comes from that TGT.
-func (cr *Credentials) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache, spn string) error {
+func (cr *SignInCredentials) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache, spn string) error {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	margin := cr.c.cfg.refreshBefore()
@@ -46,7 +45,7 @@ func (cr *Credentials) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CC
 		return nil
 	}
 	if info.Client == "" || !info.TGTEnd.After(soon) {
-		if err := cr.c.Refresh(ctx, k, cr.s); err != nil {
+		if err := cr.c.Refresh(ctx, cr.s); err != nil {
 			return err
 		}
 		if cr.dir != "" {
@@ -61,7 +60,7 @@ func (cr *Credentials) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CC
 	return cr.s.StoreTGT(cc)
 }
 
-func (cr *Credentials) String() string {
+func (cr *SignInCredentials) String() string {
 	in := cr.s.Info()
 	return "Entra sign-in of " + in.User + " on device " + in.DeviceID
 }
@@ -70,20 +69,7 @@ func (cr *Credentials) String() string {
 // TGT valid until after soon.
 func cacheHasTGT(cc *krb5.CCache, client string, soon time.Time) bool {
 	p, err := cc.Principal()
-	if err != nil || p != client {
-		return false
-	}
-	creds, err := cc.Credentials()
-	if err != nil {
-		return false
-	}
-	realm := realmOf(client)
-	for _, c := range creds {
-		if strings.HasPrefix(c.Server, "krbtgt/"+realm+"@") && c.EndTime.After(soon) {
-			return true
-		}
-	}
-	return false
+	return err == nil && p == client && cc.HasTGT(realmOf(client), soon)
 }
 
 // realmOf is the realm of a principal name in MIT's form (the part after

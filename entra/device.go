@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/smbkrb/smbkrb/entra/internal/msjose"
+	"github.com/smbkrb/smbkrb/internal/aad"
 )
 
 // Device is a device identity registered with Entra ID: the device key
@@ -127,7 +128,7 @@ func (c *Client) joinEndpoint(ctx context.Context, domain string) (string, error
 	p, err := url.Parse(ep)
 	b, _ := url.Parse(base)
 	if err != nil || p.Scheme != "https" || !strings.EqualFold(p.Host, b.Host) {
-		return "", decodeError(op, fmt.Sprintf("the discovered join endpoint is not https on %s", b.Host), nil)
+		return "", aad.DecodeError(op, fmt.Sprintf("the discovered join endpoint is not https on %s", b.Host), nil)
 	}
 	return ep, nil
 }
@@ -232,17 +233,17 @@ func (c *Client) Register(ctx context.Context, accessToken string, opts *Registe
 	}
 	der, err := base64.StdEncoding.DecodeString(resp.Certificate.RawBody)
 	if err != nil {
-		return nil, decodeError(op, "Certificate.RawBody is not base64", err)
+		return nil, aad.DecodeError(op, "Certificate.RawBody is not base64", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, decodeError(op, "the device certificate", err)
+		return nil, aad.DecodeError(op, "the device certificate", err)
 	}
 	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
-		return nil, decodeError(op, "the device certificate is not for the device key sent", nil)
+		return nil, aad.DecodeError(op, "the device certificate is not for the device key sent", nil)
 	}
 	if !guidRE.MatchString(cert.Subject.CommonName) {
-		return nil, decodeError(op, "the device certificate's subject is not a device ID", nil)
+		return nil, aad.DecodeError(op, "the device certificate's subject is not a device ID", nil)
 	}
 	return &Device{ID: cert.Subject.CommonName, Tenant: c.cfg.Tenant, Certificate: cert, key: key, transportKey: tkey}, nil
 }
@@ -263,7 +264,7 @@ func (c *Client) Unregister(ctx context.Context, d *Device) error {
 	if err != nil {
 		return &Error{Op: op, Err: err}
 	}
-	status, body, err := roundTrip(ctx, hc, c.cfg.timeout(), c.cfg.UserAgent, op, req)
+	status, body, err := aad.RoundTrip(ctx, hc, c.cfg.timeout(), c.cfg.UserAgent, op, req)
 	if err != nil {
 		return err
 	}
@@ -273,7 +274,7 @@ func (c *Client) Unregister(ctx context.Context, d *Device) error {
 	case http.StatusNotFound:
 		return &Error{Op: op, Status: status, Err: ErrDeviceNotFound}
 	}
-	return replyError(op, status, body)
+	return aad.ReplyError(op, status, body)
 }
 
 // clientWithCertificate is the client's HTTP client presenting the device

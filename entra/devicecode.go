@@ -3,15 +3,14 @@ package entra
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
-	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+
+	"github.com/smbkrb/smbkrb/internal/aad"
 )
 
 // DeviceCodeResult is what a device-code sign-in gives: an access token
@@ -48,7 +47,7 @@ func (c *Client) DeviceCodeSignIn(ctx context.Context, prompt func(message strin
 	}
 	dc, err := app.AcquireTokenByDeviceCode(ctx, []string{DRSResource + "/.default"})
 	if err != nil {
-		return nil, msalError(op, err)
+		return nil, aad.MSALError(op, err)
 	}
 	if prompt != nil {
 		prompt(dc.Result.Message)
@@ -58,11 +57,11 @@ func (c *Client) DeviceCodeSignIn(ctx context.Context, prompt func(message strin
 		if ctx.Err() != nil {
 			return nil, &Error{Op: op, Err: ctx.Err()}
 		}
-		return nil, msalError(op, err)
+		return nil, aad.MSALError(op, err)
 	}
 	rt := capture.token()
 	if rt == "" {
-		return nil, decodeError(op, "the token reply carried no refresh token", nil)
+		return nil, aad.DecodeError(op, "the token reply carried no refresh token", nil)
 	}
 	out := &DeviceCodeResult{AccessToken: res.AccessToken, ExpiresOn: res.ExpiresOn, RefreshToken: rt}
 	out.User = res.Account.PreferredUsername
@@ -70,17 +69,6 @@ func (c *Client) DeviceCodeSignIn(ctx context.Context, prompt func(message strin
 		out.User = res.IDToken.PreferredUsername
 	}
 	return out, nil
-}
-
-// msalError classifies an MSAL error: its CallErr carries the token
-// endpoint's reply.
-func msalError(op string, err error) error {
-	var ce msalerrors.CallErr
-	if errors.As(err, &ce) && ce.Resp != nil && ce.Resp.Body != nil {
-		body, _ := io.ReadAll(io.LimitReader(ce.Resp.Body, maxReply))
-		return replyError(op, ce.Resp.StatusCode, body)
-	}
-	return &Error{Op: op, Err: err}
 }
 
 // refreshTokenCapture is an MSAL cache that keeps nothing but lets the

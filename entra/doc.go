@@ -9,14 +9,14 @@
 // for a user (Client.SignInPassword, or Client.SignInRefreshToken after a
 // device-code sign-in that can do multi-factor authentication), and the
 // reply carries the PRT, its session key (for the device's transport key)
-// and a cloud TGT for realm KERBEROS.MICROSOFTONLINE.COM. Session.StoreTGT
+// and a cloud TGT for realm KERBEROS.MICROSOFTONLINE.COM. SignIn.StoreTGT
 // puts that TGT into a krb5 credential cache; service tickets for
 // cifs/<account>.file.core.windows.net then come by TGS through the
 // tenant's KDC proxy (Client.Realm gives the krb5.Realm), and the smb
 // package opens the share. Entra does not renew TGTs: Client.Refresh
 // renews the PRT and gets a new TGT, and Client.Credentials does that by
 // itself for an smb.Dialer before the TGT ends. Device.Save and
-// Session.Save keep the identity and the sign-in (mode 0600 files), so a
+// SignIn.Save keep the identity and the sign-in (mode 0600 files), so a
 // restarted process needs no new sign-in.
 //
 // MIT krb5 (package krb5) decrypts the cloud TGT's AS-REP; the Microsoft
@@ -29,4 +29,7 @@
 // and what to do, matchable with errors.Is against ErrWrongPassword,
 // ErrMFARequired, ErrAssignmentRequired, ErrDeviceDisabled, ErrNoTGT and
 // the others. Secrets (passwords, tokens, keys) never appear in errors.
+//
+// Azure Files SMB OAuth, the path of applications and managed identities,
+// which have no device and no TGT, is package smboauth.
 package entra

@@ -18,8 +18,11 @@ import (
 	"github.com/smbkrb/smbkrb/entra/entratest"
 	"github.com/smbkrb/smbkrb/internal/lab/kdcproxy"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // putGet writes size random bytes to name on share and reads them back
@@ -49,10 +52,10 @@ func putGet(t *testing.T, s *smb.Session, share, name string, size int) {
 }
 
 // signIn signs alice in with her password on the shared device.
-func signIn(t *testing.T, c *entra.Client, k *krb5.Context, name string) *entra.Session {
+func signIn(t *testing.T, c *entra.Client, k *krb5.Context, name string) *entra.SignIn {
 	t.Helper()
 	u := lab.users[name]
-	s, err := c.SignInPassword(t.Context(), k, device(t), u.upn, []byte(u.pw))
+	s, err := c.SignInPassword(t.Context(), device(t), u.upn, []byte(u.pw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +69,7 @@ func signIn(t *testing.T, c *entra.Client, k *krb5.Context, name string) *entra.
 // through the emulated Entra KDC proxy from the real KDC, and a
 // byte-exact put/get on the encrypted share of the "storage account".
 func TestRegisterSignInPutGet(t *testing.T) {
+	labtest.Need(t)
 	c := client(t, lab.emu)
 	d := register(t, lab.emu, c)
 	if d.ID == "" || d.Certificate == nil {
@@ -74,7 +78,7 @@ func TestRegisterSignInPutGet(t *testing.T) {
 	k := kerberos(t, lab.emu, c, nil)
 	u := lab.users["alice"]
 	before := lab.emu.Requests("kdcproxy")
-	s, err := c.SignInPassword(t.Context(), k, d, u.upn, []byte(u.pw))
+	s, err := c.SignInPassword(t.Context(), d, u.upn, []byte(u.pw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +97,7 @@ func TestRegisterSignInPutGet(t *testing.T) {
 	} else {
 		ad.Zero()
 	}
-	cc := memCache(t, k)
+	cc := testmain.MemoryCache(t, k)
 	if err := s.StoreTGT(cc); err != nil {
 		t.Fatal(err)
 	}
@@ -116,11 +120,12 @@ func TestRegisterSignInPutGet(t *testing.T) {
 // MFA: the password PRT request fails with ErrMFARequired, the
 // device-code path (where MFA happens in the browser) works.
 func TestDeviceCodeSignIn(t *testing.T) {
+	labtest.Need(t)
 	c := client(t, lab.emu)
 	k := kerberos(t, lab.emu, c, nil)
 	d := device(t)
 	bob := lab.users["bob"]
-	_, err := c.SignInPassword(t.Context(), k, d, bob.upn, []byte(bob.pw))
+	_, err := c.SignInPassword(t.Context(), d, bob.upn, []byte(bob.pw))
 	if !errors.Is(err, entra.ErrMFARequired) {
 		t.Fatalf("password sign-in of an MFA user: %v, want ErrMFARequired", err)
 	}
@@ -131,7 +136,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	if tok.RefreshToken == "" || tok.User != bob.upn {
 		t.Fatalf("device-code result for %q, refresh token %v", tok.User, tok.RefreshToken != "")
 	}
-	s, err := c.SignInRefreshToken(t.Context(), k, d, tok.RefreshToken)
+	s, err := c.SignInRefreshToken(t.Context(), d, tok.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +144,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	if s.Info().User != bob.upn {
 		t.Errorf("signed in as %q", s.Info().User)
 	}
-	cc := memCache(t, k)
+	cc := testmain.MemoryCache(t, k)
 	if err := s.StoreTGT(cc); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +160,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 // new objects, as a restarted process does: no sign-in request reaches
 // the emulator, and the files on disk are private.
 func TestResume(t *testing.T) {
+	labtest.Need(t)
 	dir := filepath.Join(t.TempDir(), "state")
 	{
 		c := client(t, lab.emu)
@@ -185,7 +191,7 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := entra.LoadSession(dir, d)
+	s, err := entra.LoadSignIn(dir, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +199,7 @@ func TestResume(t *testing.T) {
 	if s.Info().ADRealm != "CORP.TEST" {
 		t.Errorf("the resumed session lost tgt_ad: %+v", s.Info())
 	}
-	cc := memCache(t, k)
+	cc := testmain.MemoryCache(t, k)
 	sess, err := dialer(k, cc, c.Credentials(s, dir)).Dial(t.Context(), storage())
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +230,7 @@ func TestResume(t *testing.T) {
 // key, its reply encrypted under it) for a new TGT, and both the new
 // session and the one opened before keep working.
 func TestRefresh(t *testing.T) {
+	labtest.Need(t)
 	cfg := lab.emu.Config()
 	cfg.HTTPClient = nsHTTP(lab.emu)
 	c, err := entra.NewClient(cfg)
@@ -243,7 +250,7 @@ func TestRefresh(t *testing.T) {
 	creds := c2.Credentials(s, "")
 	var refreshed []entra.Info
 	creds.OnRefresh = func(in entra.Info) { refreshed = append(refreshed, in) }
-	cc := memCache(t, k)
+	cc := testmain.MemoryCache(t, k)
 	d := dialer(k, cc, creds)
 	s1, err := d.Dial(t.Context(), storage())
 	if err != nil {
@@ -280,6 +287,7 @@ func TestRefresh(t *testing.T) {
 // and one krb5 context: the per-host override keeps adacct in its realm
 // although .file.core.windows.net maps to Entra.
 func TestCoexistence(t *testing.T) {
+	labtest.Need(t)
 	proxy, err := kdcproxy.Start(net.JoinHostPort(lab.ns.HostAddr, "0"), map[string][]string{"CORP.TEST": {net.JoinHostPort(corpAddr, "88")}})
 	if err != nil {
 		t.Fatal(err)
@@ -299,10 +307,10 @@ func TestCoexistence(t *testing.T) {
 		t.Fatal(err)
 	}
 	k, err := krb5.NewContext(&krb5.Config{
-		Realms:     []krb5.Realm{realm, {Name: "CORP.TEST", KDCs: []string{proxy.URL}}},
-		HostRealms: entra.HostRealms(nil, krb5.HostRealm{Host: adAcct, Realm: "CORP.TEST"}),
-		HTTPClient: hc,
-		Dial:       lab.ns.DialContext,
+		Realms:      []krb5.Realm{realm, {Name: "CORP.TEST", KDCs: []string{proxy.URL}}},
+		HostRealms:  entra.HostRealms(nil, krb5.HostRealm{Host: adAcct, Realm: "CORP.TEST"}),
+		HTTPClient:  hc,
+		DialContext: lab.ns.DialContext,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -315,13 +323,13 @@ func TestCoexistence(t *testing.T) {
 	}
 
 	s := signIn(t, c, k, "alice")
-	es, err := dialer(k, memCache(t, k), c.Credentials(s, "")).Dial(t.Context(), storage())
+	es, err := dialer(k, testmain.MemoryCache(t, k), c.Credentials(s, "")).Dial(t.Context(), storage())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer es.Close()
-	ad := dialer(k, memCache(t, k), smb.Password(lab.corpU.upn, []byte(lab.corpU.pw)))
-	ad.NetDial = nil // SMB to this account over the root namespace
+	ad := dialer(k, testmain.MemoryCache(t, k), smb.Password(lab.corpU.upn, []byte(lab.corpU.pw)))
+	ad.DialContext = nil // SMB to this account over the root namespace
 	as, err := ad.Dial(t.Context(), smb.Server{Name: adAcct, Addr: corpAddr})
 	if err != nil {
 		t.Fatal(err)
@@ -349,35 +357,36 @@ func mustRead(t *testing.T, path string) []byte {
 // TestErrors checks each failure users meet for its words and its
 // sentinel.
 func TestErrors(t *testing.T) {
+	labtest.Need(t)
 	c := client(t, lab.emu)
 	k := kerberos(t, lab.emu, c, nil)
 	d := device(t)
 	alice := lab.users["alice"]
 
 	t.Run("wrong password", func(t *testing.T) {
-		_, err := c.SignInPassword(t.Context(), k, d, alice.upn, []byte("not-it"))
+		_, err := c.SignInPassword(t.Context(), d, alice.upn, []byte("not-it"))
 		wantErr(t, err, entra.ErrWrongPassword, "AADSTS50126", "check")
 		if strings.Contains(err.Error(), "not-it") {
 			t.Error("the error shows the password")
 		}
 	})
 	t.Run("unknown user", func(t *testing.T) {
-		_, err := c.SignInPassword(t.Context(), k, d, "nobody@"+tenantDN, []byte("x"))
+		_, err := c.SignInPassword(t.Context(), d, "nobody@"+tenantDN, []byte("x"))
 		wantErr(t, err, entra.ErrUnknownUser, "AADSTS50034")
 	})
 	t.Run("assignment required", func(t *testing.T) {
 		u := lab.users["carol"]
-		_, err := c.SignInPassword(t.Context(), k, d, u.upn, []byte(u.pw))
+		_, err := c.SignInPassword(t.Context(), d, u.upn, []byte(u.pw))
 		wantErr(t, err, entra.ErrAssignmentRequired, "AADSTS50105", "assign")
 	})
 	t.Run("no TGT", func(t *testing.T) {
 		u := lab.users["dave"]
-		_, err := c.SignInPassword(t.Context(), k, d, u.upn, []byte(u.pw))
+		_, err := c.SignInPassword(t.Context(), d, u.upn, []byte(u.pw))
 		wantErr(t, err, entra.ErrNoTGT, "Entra Kerberos")
 	})
 	t.Run("unknown SPN", func(t *testing.T) {
 		s := signIn(t, c, k, "alice")
-		cc := memCache(t, k)
+		cc := testmain.MemoryCache(t, k)
 		if err := s.StoreTGT(cc); err != nil {
 			t.Fatal(err)
 		}
@@ -389,7 +398,7 @@ func TestErrors(t *testing.T) {
 	t.Run("nonce expired", func(t *testing.T) {
 		lab.emu.SetNonceLifetime(-time.Second)
 		defer lab.emu.SetNonceLifetime(0)
-		_, err := c.SignInPassword(t.Context(), k, d, alice.upn, []byte(alice.pw))
+		_, err := c.SignInPassword(t.Context(), d, alice.upn, []byte(alice.pw))
 		wantErr(t, err, entra.ErrNonce, "nonce")
 	})
 	t.Run("device disabled", func(t *testing.T) {
@@ -397,7 +406,7 @@ func TestErrors(t *testing.T) {
 		if err := lab.emu.SetDeviceEnabled(dd.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		_, err := c.SignInPassword(t.Context(), k, dd, alice.upn, []byte(alice.pw))
+		_, err := c.SignInPassword(t.Context(), dd, alice.upn, []byte(alice.pw))
 		wantErr(t, err, entra.ErrDeviceDisabled, "AADSTS135011")
 	})
 	t.Run("device deleted", func(t *testing.T) {
@@ -405,7 +414,7 @@ func TestErrors(t *testing.T) {
 		if err := c.Unregister(t.Context(), dd); err != nil {
 			t.Fatal(err)
 		}
-		_, err := c.SignInPassword(t.Context(), k, dd, alice.upn, []byte(alice.pw))
+		_, err := c.SignInPassword(t.Context(), dd, alice.upn, []byte(alice.pw))
 		wantErr(t, err, entra.ErrDeviceNotFound, "AADSTS700003", "register")
 		if err := c.Unregister(t.Context(), dd); !errors.Is(err, entra.ErrDeviceNotFound) {
 			t.Errorf("unregistering twice: %v", err)
@@ -415,12 +424,12 @@ func TestErrors(t *testing.T) {
 		sc := client(t, lab.skewE)
 		sk := kerberos(t, lab.skewE, sc, nil)
 		sd := register(t, lab.skewE, sc)
-		s, err := sc.SignInPassword(t.Context(), sk, sd, alice.upn, []byte(alice.pw))
+		s, err := sc.SignInPassword(t.Context(), sd, alice.upn, []byte(alice.pw))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		cc := memCache(t, sk)
+		cc := testmain.MemoryCache(t, sk)
 		if err := s.StoreTGT(cc); err != nil {
 			t.Fatal(err)
 		}
@@ -450,6 +459,7 @@ var _ = entratest.ClientKeyPlain
 // KDF version 2, and 1), and gets a service ticket with each: the key
 // decoded is the right one.
 func TestClientKeyFormats(t *testing.T) {
+	labtest.Need(t)
 	defer lab.emu.SetClientKeyFormat(entratest.ClientKeyJWEGCM)
 	for _, f := range []struct {
 		name   string
@@ -469,11 +479,11 @@ func TestClientKeyFormats(t *testing.T) {
 			s := signIn(t, c, k, "alice")
 			for _, step := range []string{"sign-in", "refresh"} {
 				if step == "refresh" {
-					if err := c.Refresh(t.Context(), k, s); err != nil {
+					if err := c.Refresh(t.Context(), s); err != nil {
 						t.Fatal(err)
 					}
 				}
-				cc := memCache(t, k)
+				cc := testmain.MemoryCache(t, k)
 				if err := s.StoreTGT(cc); err != nil {
 					t.Fatal(err)
 				}

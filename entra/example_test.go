@@ -58,7 +58,7 @@ func ExampleClient_SignInPassword() {
 		log.Fatal(err)
 	}
 	password := []byte(os.Getenv("ENTRA_PASSWORD"))
-	sess, err := ec.SignInPassword(ctx, k, dev, "alice@contoso.com", password)
+	sess, err := ec.SignInPassword(ctx, dev, "alice@contoso.com", password)
 	clear(password)
 	if errors.Is(err, entra.ErrMFARequired) {
 		log.Fatal("MFA is required: sign in with the device code flow and SignInRefreshToken")

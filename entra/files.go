@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/smbkrb/smbkrb/internal/aad"
 )
 
 // writeSecret writes data to path with mode 0600: to a temporary file in
@@ -65,8 +67,8 @@ func readSecret(path string) ([]byte, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%s has mode %v: it holds secrets, so only its owner may read it (chmod 600 %s)", path, fi.Mode().Perm(), path)
 	}
-	if fi.Size() > maxReply {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxReply)
+	if fi.Size() > aad.MaxReply {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, aad.MaxReply)
 	}
 	// One buffer of the file's size: no copies of the secret left behind
 	// by a growing slice.

@@ -8,9 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,8 +18,12 @@ import (
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
+	"github.com/smbkrb/smbkrb/smboauth"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // The loopback addresses of this package's DCs (other test packages use
@@ -73,69 +75,44 @@ var lab struct {
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
+	if labtest.Short() {
+		return m.Run() // the fast tier: no lab
+	}
 	flag.Parse()
 	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
 		// A fuzzing run (go test -run '^$' -fuzz ...) needs no servers:
 		// the fuzz targets test the decoders alone.
 		return m.Run()
 	}
-	fail := func(what string, err error) int {
-		fmt.Fprintf(os.Stderr, "entra tests: %s: %v\n", what, err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "smbkrb-entra-test-")
+	l, err := testmain.New("entra", testmain.Options{})
 	if err != nil {
-		return fail("temporary directory", err)
+		return testmain.Fail("entra", "temporary directory", err)
 	}
-	lab.dir = dir
-	defer os.RemoveAll(dir)
-	defer samba.CleanupTemplates()
-	ns, err := netns.New(netns.Options{BlockPorts: []int{88}})
+	defer l.Close()
+	fail := l.Fail
+	lab.dir = l.Dir
+	ns, err := l.Namespace()
 	if err != nil {
-		return fail("client network namespace", err)
+		return fail("lab", err)
 	}
-	defer ns.Close()
 	lab.ns = ns
-
-	type started struct {
-		dc  *samba.DC
-		err error
-	}
-	start := func(name string, o samba.Options) chan started {
-		ch := make(chan started, 1)
-		go func() {
-			dc, err := samba.Start(filepath.Join(dir, name), o)
-			ch <- started{dc, err}
-		}()
-		return ch
-	}
-	entraCh := start("entra", samba.Options{Realm: entra.KerberosRealm, Domain: "ENTRA", HostName: "acct", Addr: entraAddr,
-		ExtraAddrs: []string{ns.HostAddr}, ExtraSPNs: []string{"cifs/" + account}})
 	// Only one DC can listen on the namespace's host address: the AD DS
 	// account is reached over the root namespace (its KDC through a KDC
 	// proxy that does listen there).
-	corpCh := start("corp", samba.Options{Realm: "CORP.TEST", Domain: "CORP", HostName: "adacct", Addr: corpAddr,
-		ExtraSPNs: []string{"cifs/" + adAcct}})
-	skewCh := start("skew", samba.Options{Realm: entra.KerberosRealm, Domain: "ENTRA", HostName: "acct", Addr: skewAddr,
-		ExtraSPNs: []string{"cifs/" + account}, ClockOffset: time.Hour})
-	filesCh := start("files", samba.Options{Realm: entra.FilesRealm, Domain: "FILES", HostName: "oauthacct", Addr: filesAddr,
-		ExtraSPNs: []string{"cifs/" + oauthAcct, "cifs/" + closedAcct}})
-	var errs []string
-	for _, r := range []struct {
-		ch  chan started
-		dst **samba.DC
-	}{{entraCh, &lab.dc}, {corpCh, &lab.corp}, {skewCh, &lab.skew}, {filesCh, &lab.files}} {
-		s := <-r.ch
-		if s.err != nil {
-			errs = append(errs, s.err.Error())
-			continue
-		}
-		*r.dst = s.dc
-		defer s.dc.Close()
+	dcs, err := l.DCs(
+		testmain.DC{Name: "entra", Options: samba.Options{Realm: entra.KerberosRealm, Domain: "ENTRA", HostName: "acct", Addr: entraAddr,
+			ExtraAddrs: []string{ns.HostAddr}, ExtraSPNs: []string{"cifs/" + account}}},
+		testmain.DC{Name: "corp", Options: samba.Options{Realm: "CORP.TEST", Domain: "CORP", HostName: "adacct", Addr: corpAddr,
+			ExtraSPNs: []string{"cifs/" + adAcct}}},
+		testmain.DC{Name: "skew", Options: samba.Options{Realm: entra.KerberosRealm, Domain: "ENTRA", HostName: "acct", Addr: skewAddr,
+			ExtraSPNs: []string{"cifs/" + account}, ClockOffset: time.Hour}},
+		testmain.DC{Name: "files", Options: samba.Options{Realm: smboauth.FilesRealm, Domain: "FILES", HostName: "oauthacct", Addr: filesAddr,
+			ExtraSPNs: []string{"cifs/" + oauthAcct, "cifs/" + closedAcct}}},
+	)
+	if err != nil {
+		return fail("lab", err)
 	}
-	if len(errs) > 0 {
-		return fail("Samba DCs", fmt.Errorf("%s", strings.Join(errs, "; ")))
-	}
+	lab.dc, lab.corp, lab.skew, lab.files = dcs[0], dcs[1], dcs[2], dcs[3]
 
 	lab.users = map[string]labUser{}
 	var users []entratest.User
@@ -192,7 +169,7 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail("Entra emulator", err)
 	}
-	defer lab.emu.Close()
+	l.Defer(func() { lab.emu.Close() })
 	lab.skewE, err = entratest.NewServer(entratest.Options{
 		Domain: tenantDN, Addr: net.JoinHostPort(ns.HostAddr, "0"),
 		KDCs:  []string{net.JoinHostPort(skewAddr, "88")},
@@ -201,7 +178,7 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail("Entra emulator (skewed KDC)", err)
 	}
-	defer lab.skewE.Close()
+	l.Defer(func() { lab.skewE.Close() })
 	return m.Run()
 }
 
@@ -235,26 +212,16 @@ func kerberos(t testing.TB, emu *entratest.Server, c *entra.Client, extra []krb5
 		t.Fatal(err)
 	}
 	k, err := krb5.NewContext(&krb5.Config{
-		Realms:     append([]krb5.Realm{realm}, extra...),
-		HostRealms: entra.HostRealms(nil, overrides...),
-		HTTPClient: nsHTTP(emu),
-		Dial:       lab.ns.DialContext,
+		Realms:      append([]krb5.Realm{realm}, extra...),
+		HostRealms:  entra.HostRealms(nil, overrides...),
+		HTTPClient:  nsHTTP(emu),
+		DialContext: lab.ns.DialContext,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { k.Close() })
 	return k
-}
-
-func memCache(t testing.TB, k *krb5.Context) *krb5.CCache {
-	t.Helper()
-	cc, err := k.NewMemoryCCache()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Destroy() })
-	return cc
 }
 
 var userCodeRE = regexp.MustCompile(`enter the code ([A-Z0-9]+)`)
@@ -319,7 +286,7 @@ func device(t testing.TB) *entra.Device {
 
 // dialer is an smb.Dialer from the namespace.
 func dialer(k *krb5.Context, cc *krb5.CCache, creds smb.Credentials) *smb.Dialer {
-	return &smb.Dialer{Kerberos: k, CCache: cc, Credentials: creds, NetDial: lab.ns.DialContext}
+	return &smb.Dialer{Kerberos: k, CCache: cc, Credentials: creds, DialContext: lab.ns.DialContext}
 }
 
 // storage is the emulated storage account as an SMB server: its Azure

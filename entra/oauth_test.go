@@ -13,8 +13,12 @@ import (
 	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/entra/entratest"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
+	"github.com/smbkrb/smbkrb/smboauth"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // objectIDFor is a stable GUID-shaped ID for a name.
@@ -27,7 +31,7 @@ func objectIDFor(name string) string {
 // oauthServer is the SMB OAuth storage account, reached over the root
 // namespace (the path needs no KDC at all).
 func oauthServer(name string) smb.Server {
-	return smb.Server{Name: name, Addr: filesAddr, Realm: entra.FilesRealm}
+	return smb.Server{Name: name, Addr: filesAddr, Realm: smboauth.FilesRealm}
 }
 
 // oauthKerberos is a krb5 context with no realm and no KDC: the SMB
@@ -42,14 +46,11 @@ func oauthKerberos(t testing.TB) *krb5.Context {
 	return k
 }
 
-// rootClient is an entra.Client for the emulator from the root namespace.
-func rootClient(t testing.TB) *entra.Client {
+// rootClient is the SMB OAuth configuration of the emulator, reached
+// from the root namespace.
+func rootClient(t testing.TB) *smboauth.Config {
 	t.Helper()
-	c, err := entra.NewClient(lab.emu.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return lab.emu.SMBOAuthConfig()
 }
 
 // TestSMBOAuthCertificate is an application with a certificate: MSAL's
@@ -58,8 +59,9 @@ func rootClient(t testing.TB) *entra.Client {
 // KDC, and a byte-exact put/get on the encrypted share as
 // AzureFileClient.
 func TestSMBOAuthCertificate(t *testing.T) {
+	labtest.Need(t)
 	c := rootClient(t)
-	certs, key, err := entra.ParseCertificateKey(lab.appKey)
+	certs, key, err := smboauth.ParseCertificateKey(lab.appKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,18 +69,18 @@ func TestSMBOAuthCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := c.SMBOAuth(ts)
+	o := c.Exchange(ts)
 	o.Endpoint = lab.emu.FileEndpoint()
-	var got []entra.FileTicket
-	o.OnExchange = func(ft entra.FileTicket) { got = append(got, ft) }
+	var got []smboauth.Ticket
+	o.OnExchange = func(ft smboauth.Ticket) { got = append(got, ft) }
 	k := oauthKerberos(t)
 	before := lab.emu.Requests("kerbticket")
-	s, err := (&smb.Dialer{Kerberos: k, CCache: memCache(t, k), Credentials: o}).Dial(t.Context(), oauthServer(oauthAcct))
+	s, err := (&smb.Dialer{Kerberos: k, CCache: testmain.MemoryCache(t, k), Credentials: o}).Dial(t.Context(), oauthServer(oauthAcct))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if in := s.Info(); in.Client != entra.FilesClient || in.SPN != "cifs/"+oauthAcct+"@"+entra.FilesRealm {
+	if in := s.Info(); in.Client != smboauth.FilesClient || in.SPN != "cifs/"+oauthAcct+"@"+smboauth.FilesRealm {
 		t.Errorf("session as %s for %s", in.Client, in.SPN)
 	}
 	if len(got) != 1 || got[0].Account != oauthAcct || time.Until(got[0].Expires) < time.Hour {
@@ -93,15 +95,16 @@ func TestSMBOAuthCertificate(t *testing.T) {
 // TestSMBOAuthSecret uses a client secret, and a second dial reuses the
 // cached ticket without another exchange.
 func TestSMBOAuthSecret(t *testing.T) {
+	labtest.Need(t)
 	c := rootClient(t)
 	ts, err := c.ClientSecretTokens(lab.app.ClientID, lab.app.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := c.SMBOAuth(ts)
+	o := c.Exchange(ts)
 	o.Endpoint = lab.emu.FileEndpoint()
 	k := oauthKerberos(t)
-	d := &smb.Dialer{Kerberos: k, CCache: memCache(t, k), Credentials: o}
+	d := &smb.Dialer{Kerberos: k, CCache: testmain.MemoryCache(t, k), Credentials: o}
 	before := lab.emu.Requests("kerbticket")
 	for range 2 {
 		s, err := d.Dial(t.Context(), oauthServer(oauthAcct))
@@ -120,19 +123,20 @@ func TestSMBOAuthSecret(t *testing.T) {
 // managed identity endpoint (the emulator's, on loopback), for the
 // system-assigned identity and a user-assigned one.
 func TestSMBOAuthManagedIdentity(t *testing.T) {
+	labtest.Need(t)
 	t.Setenv("IDENTITY_ENDPOINT", lab.emu.IdentityEndpoint)
 	t.Setenv("IDENTITY_HEADER", lab.emu.IdentityHeader)
 	c := rootClient(t)
 	for _, id := range []string{"", objectIDFor("user-assigned")} {
 		before := lab.emu.Requests("managed-identity")
-		ts, err := entra.ManagedIdentityTokens(id, nil)
+		ts, err := smboauth.ManagedIdentityTokens(id, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := c.SMBOAuth(ts)
+		o := c.Exchange(ts)
 		o.Endpoint = lab.emu.FileEndpoint()
 		k := oauthKerberos(t)
-		s, err := (&smb.Dialer{Kerberos: k, CCache: memCache(t, k), Credentials: o}).Dial(t.Context(), oauthServer(oauthAcct))
+		s, err := (&smb.Dialer{Kerberos: k, CCache: testmain.MemoryCache(t, k), Credentials: o}).Dial(t.Context(), oauthServer(oauthAcct))
 		if err != nil {
 			t.Fatalf("managed identity %q: %v", id, err)
 		}
@@ -142,7 +146,7 @@ func TestSMBOAuthManagedIdentity(t *testing.T) {
 			t.Errorf("identity %q: the token did not come from the identity endpoint", id)
 		}
 	}
-	if _, err := entra.ManagedIdentityTokens("not-assigned", nil); err != nil {
+	if _, err := smboauth.ManagedIdentityTokens("not-assigned", nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -150,19 +154,24 @@ func TestSMBOAuthManagedIdentity(t *testing.T) {
 // TestSMBOAuthErrors checks the refusals of the exchange and of the token
 // endpoint for their sentinels and words.
 func TestSMBOAuthErrors(t *testing.T) {
+	labtest.Need(t)
 	c := rootClient(t)
-	exchange := func(ts entra.TokenSource, account string) error {
-		o := c.SMBOAuth(ts)
+	exchange := func(ts smboauth.TokenSource, account string) error {
+		o := c.Exchange(ts)
 		o.Endpoint = lab.emu.FileEndpoint()
-		der, _, err := o.Exchange(t.Context(), account)
+		der, _, err := o.KRBCred(t.Context(), account)
 		clear(der)
 		return err
 	}
 	secretApp, _ := c.ClientSecretTokens(lab.app.ClientID, lab.app.Secret)
 	t.Run("wrong audience", func(t *testing.T) {
-		tok := deviceCode(t, lab.emu, c, lab.users["alice"].upn) // a DRS token
-		err := exchange(entra.StaticToken(entra.AccessToken{Token: tok.AccessToken, ExpiresOn: tok.ExpiresOn}), oauthAcct)
-		wantErr(t, err, entra.ErrUnauthorized, "InvalidAuthenticationInfo", "https://storage.azure.com")
+		ec, err := entra.NewClient(lab.emu.Config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := deviceCode(t, lab.emu, ec, lab.users["alice"].upn) // a DRS token
+		err = exchange(smboauth.StaticToken(smboauth.AccessToken{Token: tok.AccessToken, ExpiresOn: tok.ExpiresOn}), oauthAcct)
+		wantErr(t, err, smboauth.ErrUnauthorized, "InvalidAuthenticationInfo", "https://storage.azure.com")
 	})
 	t.Run("expired token", func(t *testing.T) {
 		ts, _ := c.ClientSecretTokens(lab.app.ClientID, lab.app.Secret)
@@ -172,19 +181,19 @@ func TestSMBOAuthErrors(t *testing.T) {
 		}
 		lab.emu.SetClockOffset(2 * time.Hour)
 		defer lab.emu.SetClockOffset(0)
-		wantErr(t, exchange(entra.StaticToken(tok), oauthAcct), entra.ErrUnauthorized, "expired")
+		wantErr(t, exchange(smboauth.StaticToken(tok), oauthAcct), smboauth.ErrUnauthorized, "expired")
 	})
 	t.Run("no SMB role", func(t *testing.T) {
 		ts, _ := c.ClientSecretTokens(lab.noRoleApp.ClientID, lab.noRoleApp.Secret)
-		wantErr(t, exchange(ts, oauthAcct), entra.ErrForbidden, "AuthorizationPermissionMismatch", "Storage File Data SMB MI Admin")
+		wantErr(t, exchange(ts, oauthAcct), smboauth.ErrForbidden, "AuthorizationPermissionMismatch", "Storage File Data SMB MI Admin")
 	})
 	t.Run("SMB OAuth off", func(t *testing.T) {
-		wantErr(t, exchange(secretApp, closedAcct), entra.ErrForbidden, "AuthorizationFailure", "SMB OAuth must be enabled")
+		wantErr(t, exchange(secretApp, closedAcct), smboauth.ErrForbidden, "AuthorizationFailure", "SMB OAuth must be enabled")
 	})
 	t.Run("wrong secret", func(t *testing.T) {
 		ts, _ := c.ClientSecretTokens(lab.app.ClientID, "not-the-secret")
 		err := exchange(ts, oauthAcct)
-		wantErr(t, err, entra.ErrClientCredentials, "AADSTS7000215", "secret's value")
+		wantErr(t, err, smboauth.ErrClientCredentials, "AADSTS7000215", "secret's value")
 		if bytes.Contains([]byte(err.Error()), []byte("not-the-secret")) {
 			t.Error("the error shows the secret")
 		}
@@ -200,6 +209,7 @@ func TestSMBOAuthErrors(t *testing.T) {
 // shorter than about 5 minutes are refused by the lab's KDC, so this
 // takes over 5 minutes.
 func TestSMBOAuthRenewal(t *testing.T) {
+	labtest.Need(t)
 	// The other tests run beside it.
 	t.Parallel()
 	// An emulator of its own: other tests move the shared one's clock.
@@ -215,19 +225,16 @@ func TestSMBOAuthRenewal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer emu.Close()
-	c, err := entra.NewClient(emu.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := emu.SMBOAuthConfig()
 	ts, err := c.ClientSecretTokens(lab.app.ClientID, lab.app.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := c.SMBOAuth(ts)
+	o := c.Exchange(ts)
 	o.Endpoint = emu.FileEndpoint()
 	o.RenewBefore = 5 * time.Minute
 	k := oauthKerberos(t)
-	d := &smb.Dialer{Kerberos: k, CCache: memCache(t, k), Credentials: o}
+	d := &smb.Dialer{Kerberos: k, CCache: testmain.MemoryCache(t, k), Credentials: o}
 
 	s1, err := d.Dial(t.Context(), oauthServer(oauthAcct))
 	if err != nil {

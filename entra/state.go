@@ -73,8 +73,8 @@ func (sc *savedCred) load() (*krb5.Credential, error) {
 
 // Save writes the session (PRT, session key, TGTs) into dir, the device's
 // directory, with mode 0600, replacing an earlier one whole. A later
-// process resumes it with LoadSession without a new sign-in.
-func (s *Session) Save(dir string) error {
+// process resumes it with LoadSignIn without a new sign-in.
+func (s *SignIn) Save(dir string) error {
 	s.mu.Lock()
 	if s.sessionKey == nil {
 		s.mu.Unlock()
@@ -102,17 +102,17 @@ func (s *Session) Save(dir string) error {
 	return nil
 }
 
-// ErrNoSession means a directory holds no saved sign-in.
-var ErrNoSession = errors.New("no saved sign-in")
+// ErrNoSignIn means a directory holds no saved sign-in.
+var ErrNoSignIn = errors.New("no saved sign-in")
 
-// LoadSession resumes the sign-in Save wrote into dir for device d. It
-// fails with ErrNoSession when there is none, and with ErrSignInExpired
+// LoadSignIn resumes the sign-in Save wrote into dir for device d. It
+// fails with ErrNoSignIn when there is none, and with ErrSignInExpired
 // when its PRT has expired.
-func LoadSession(dir string, d *Device) (*Session, error) {
-	fail := func(err error) (*Session, error) { return nil, fmt.Errorf("entra: load session from %s: %w", dir, err) }
+func LoadSignIn(dir string, d *Device) (*SignIn, error) {
+	fail := func(err error) (*SignIn, error) { return nil, fmt.Errorf("entra: load session from %s: %w", dir, err) }
 	data, err := readSecret(filepath.Join(dir, sessionFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return fail(fmt.Errorf("%w (sign in first: smbkrb entra login)", ErrNoSession))
+		return fail(fmt.Errorf("%w (sign in first: smbkrb entra login)", ErrNoSignIn))
 	}
 	if err != nil {
 		return fail(err)
@@ -135,7 +135,7 @@ func LoadSession(dir string, d *Device) (*Session, error) {
 	if err != nil || len(key) != 32 {
 		return fail(fmt.Errorf("%s: the session key is not 32 bytes of base64", sessionFile))
 	}
-	s := &Session{Device: d, User: ss.User, prt: ss.PRT, sessionKey: key, prtExpires: ss.PRTExpires, topLevelNames: ss.TopLevelNames}
+	s := &SignIn{Device: d, User: ss.User, prt: ss.PRT, sessionKey: key, prtExpires: ss.PRTExpires, topLevelNames: ss.TopLevelNames}
 	if s.tgt, err = ss.TGT.load(); err != nil {
 		s.Close()
 		return fail(fmt.Errorf("%s: tgt_cloud: %v", sessionFile, err))
@@ -147,9 +147,9 @@ func LoadSession(dir string, d *Device) (*Session, error) {
 	return s, nil
 }
 
-// RemoveSession deletes the saved sign-in in dir (signing out on this
+// RemoveSignIn deletes the saved sign-in in dir (signing out on this
 // device); the device identity stays.
-func RemoveSession(dir string) error {
+func RemoveSignIn(dir string) error {
 	if err := removeSecret(filepath.Join(dir, sessionFile)); err != nil {
 		return fmt.Errorf("entra: remove session: %w", err)
 	}

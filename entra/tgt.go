@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/smbkrb/smbkrb/entra/internal/kerbmsg"
 	"github.com/smbkrb/smbkrb/entra/internal/msjose"
+	"github.com/smbkrb/smbkrb/internal/aad"
+	"github.com/smbkrb/smbkrb/internal/kerbmsg"
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
@@ -28,7 +29,7 @@ type tgtJSON struct {
 // key, or plain base64) decrypts the AS-REP's enc-part, which MIT does
 // (key usage 3). It returns ErrNoTGT when the field is empty or says
 // there is no ticket.
-func decodeTGT(k *krb5.Context, field string, sessionKey []byte) (*krb5.Credential, error) {
+func decodeTGT(field string, sessionKey []byte) (*krb5.Credential, error) {
 	if strings.TrimSpace(field) == "" {
 		return nil, ErrNoTGT
 	}
@@ -38,7 +39,7 @@ func decodeTGT(k *krb5.Context, field string, sessionKey []byte) (*krb5.Credenti
 	}
 	if t.KeyType == 0 || t.MessageBuffer == "" {
 		if t.Error != "" {
-			return nil, fmt.Errorf("%w (Entra says: %s)", ErrNoTGT, clip(t.Error, 200))
+			return nil, fmt.Errorf("%w (Entra says: %s)", ErrNoTGT, aad.Clip(t.Error, 200))
 		}
 		return nil, ErrNoTGT
 	}
@@ -62,7 +63,7 @@ func decodeTGT(k *krb5.Context, field string, sessionKey []byte) (*krb5.Credenti
 	if krb5.Enctype(rep.EncPart.EType) != etype {
 		return nil, fmt.Errorf("%w: the AS-REP is encrypted with enctype %d, clientKey is of type %d", ErrBadResponse, rep.EncPart.EType, t.KeyType)
 	}
-	plain, err := k.Decrypt(etype, ckey, krb5.KeyUsageASRepEncPart, rep.EncPart.Cipher)
+	plain, err := krb5.Decrypt(etype, ckey, krb5.KeyUsageASRepEncPart, rep.EncPart.Cipher)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the AS-REP does not decrypt with clientKey: %v", ErrBadResponse, err)
 	}
@@ -119,12 +120,4 @@ func clientKey(s string, sessionKey []byte) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: clientKey is neither a JWE nor base64", ErrBadResponse)
-}
-
-// clip shortens a server-supplied text for an error message.
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }

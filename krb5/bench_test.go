@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 )
 
 // rssKiB reads the resident set size of this process.
@@ -38,15 +41,16 @@ func rssKiB(b *testing.B) float64 {
 // minus before (after 1000 warm-up contexts), rss-growth-2nd-half-KiB the
 // growth over the second half alone; a leak shows in both.
 func BenchmarkGSSContexts(b *testing.B) {
-	k := newContext(b, labConfig())
-	cc := memCache(b, k)
+	labtest.Need(b)
+	k := testmain.Context(b, labConfig())
+	cc := testmain.MemoryCache(b, k)
 	loginAlice(b, k, cc)
 	one := func() {
 		ini, err := k.NewInitiator(b.Context(), cc, cifsSPN, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		acc, err := krb5.NewAcceptor("FILE:"+lab.cifsKeytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
+		acc, err := k.NewAcceptor("FILE:"+lab.cifsKeytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -94,7 +98,7 @@ func BenchmarkGSSContexts(b *testing.B) {
 }
 
 func benchLogin(b *testing.B, cfg *krb5.Config) {
-	k := newContext(b, cfg)
+	k := testmain.Context(b, cfg)
 	for b.Loop() {
 		cc, err := k.NewMemoryCCache()
 		if err != nil {
@@ -108,8 +112,8 @@ func benchLogin(b *testing.B, cfg *krb5.Config) {
 }
 
 func benchTGS(b *testing.B, cfg *krb5.Config) {
-	k := newContext(b, cfg)
-	src := memCache(b, k)
+	k := testmain.Context(b, cfg)
+	src := testmain.MemoryCache(b, k)
 	loginAlice(b, k, src)
 	tgt, err := src.ExportKRBCred("krbtgt/MITLAB.TEST@MITLAB.TEST")
 	if err != nil {
@@ -138,6 +142,7 @@ func BenchmarkLoginTCP(b *testing.B) { benchLogin(b, labConfig()) }
 // aes256-cts-hmac-sha384-192 for password logins (PBKDF2 with 32768
 // SHA-384 rounds).
 func BenchmarkLoginTCPSHA384First(b *testing.B) {
+	labtest.Need(b)
 	cfg := labConfig()
 	cfg.Enctypes = []krb5.Enctype{krb5.AES256SHA384, krb5.AES256SHA1}
 	benchLogin(b, cfg)
@@ -145,11 +150,13 @@ func BenchmarkLoginTCPSHA384First(b *testing.B) {
 func BenchmarkTGSTCP(b *testing.B) { benchTGS(b, labConfig()) }
 
 func BenchmarkLoginProxy(b *testing.B) {
+	labtest.Need(b)
 	url, ca, _ := startProxy(b)
 	benchLogin(b, proxyConfig(url, ca))
 }
 
 func BenchmarkTGSProxy(b *testing.B) {
+	labtest.Need(b)
 	url, ca, _ := startProxy(b)
 	benchTGS(b, proxyConfig(url, ca))
 }

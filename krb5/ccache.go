@@ -8,28 +8,34 @@ import "C"
 
 import (
 	"context"
-	"encoding/asn1"
+	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/smbkrb/smbkrb/internal/kerbmsg"
 )
 
 // CCache is an MIT credential cache (krb5_ccache): MEMORY:, FILE:, DIR:,
 // KEYRING: or KCM:. Close releases the handle and keeps the contents;
 // Destroy removes them.
 type CCache struct {
-	k    *Context
-	c    C.krb5_ccache
-	name string
+	k      *Context
+	name   string
+	closed atomic.Bool
+	// hs are the cache's handles, one per MIT context of k, each resolved
+	// by name on first use in that context; hs[i] is used only with
+	// k.mits[i].mu held.
+	hs []C.krb5_ccache
 }
 
 // NewMemoryCCache creates a new, uniquely named MEMORY: cache. Its
 // contents never touch the disk and vanish when it is destroyed or the
 // process exits. This is the default cache of smbkrb.
 func (k *Context) NewMemoryCCache() (*CCache, error) {
-	cc := &CCache{k: k}
-	err := k.call(context.Background(), "create memory credential cache", func() (C.krb5_error_code, *C.char) {
+	cc := &CCache{k: k, hs: make([]C.krb5_ccache, len(k.mits))}
+	err := k.call(context.Background(), "create memory credential cache", func(m *mit) (C.krb5_error_code, *C.char) {
 		var name, errmsg *C.char
-		code := C.smbkrb_cc_new_memory(k.c, &cc.c, &name, &errmsg)
+		code := C.smbkrb_cc_new_memory(m.c, &cc.hs[m.i], &name, &errmsg)
 		cc.name = goString(name)
 		return code, errmsg
 	})
@@ -44,12 +50,12 @@ func (k *Context) NewMemoryCCache() (*CCache, error) {
 // "KCM:" or "MEMORY:name". A FILE: cache is created with mode 0600 when
 // first written. The cache is not initialized: a fresh one is empty.
 func (k *Context) OpenCCache(name string) (*CCache, error) {
-	cc := &CCache{k: k}
+	cc := &CCache{k: k, hs: make([]C.krb5_ccache, len(k.mits))}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	err := k.call(context.Background(), "open credential cache "+name, func() (C.krb5_error_code, *C.char) {
+	err := k.call(context.Background(), "open credential cache "+name, func(m *mit) (C.krb5_error_code, *C.char) {
 		var full, errmsg *C.char
-		code := C.smbkrb_cc_resolve(k.c, cname, &cc.c, &full, &errmsg)
+		code := C.smbkrb_cc_resolve(m.c, cname, &cc.hs[m.i], &full, &errmsg)
 		cc.name = goString(full)
 		return code, errmsg
 	})
@@ -67,10 +73,10 @@ func (k *Context) DefaultCCache() (*CCache, error) {
 	if !k.cfg.UseEnvironment {
 		return nil, &Error{Op: "open default credential cache", Message: "the environment's default cache is only used with Config.UseEnvironment"}
 	}
-	cc := &CCache{k: k}
-	err := k.call(context.Background(), "open default credential cache", func() (C.krb5_error_code, *C.char) {
+	cc := &CCache{k: k, hs: make([]C.krb5_ccache, len(k.mits))}
+	err := k.call(context.Background(), "open default credential cache", func(m *mit) (C.krb5_error_code, *C.char) {
 		var full, errmsg *C.char
-		code := C.smbkrb_cc_default(k.c, &cc.c, &full, &errmsg)
+		code := C.smbkrb_cc_default(m.c, &cc.hs[m.i], &full, &errmsg)
 		cc.name = goString(full)
 		return code, errmsg
 	})
@@ -89,18 +95,18 @@ func (cc *CCache) Name() string { return cc.name }
 func (cc *CCache) Initialize(principal string) error {
 	cp := C.CString(principal)
 	defer C.free(unsafe.Pointer(cp))
-	return cc.call(context.Background(), "initialize cache "+cc.name+" for "+principal, func() (C.krb5_error_code, *C.char) {
+	return cc.call(context.Background(), "initialize cache "+cc.name+" for "+principal, func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char) {
 		var errmsg *C.char
-		return C.smbkrb_cc_initialize(cc.k.c, cc.c, cp, &errmsg), errmsg
+		return C.smbkrb_cc_initialize(kc, h, cp, &errmsg), errmsg
 	})
 }
 
 // Principal returns the cache's default (client) principal.
 func (cc *CCache) Principal() (string, error) {
 	var name string
-	err := cc.call(context.Background(), "read principal of cache "+cc.name, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), "read principal of cache "+cc.name, func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char) {
 		var n, errmsg *C.char
-		code := C.smbkrb_cc_principal(cc.k.c, cc.c, &n, &errmsg)
+		code := C.smbkrb_cc_principal(kc, h, &n, &errmsg)
 		name = goString(n)
 		return code, errmsg
 	})
@@ -158,11 +164,11 @@ func (ci *CredentialInfo) Expired(now time.Time) bool { return !now.Before(ci.En
 // left out).
 func (cc *CCache) Credentials() ([]CredentialInfo, error) {
 	var out []CredentialInfo
-	err := cc.call(context.Background(), "list cache "+cc.name, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), "list cache "+cc.name, func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char) {
 		var infos *C.smbkrb_cred_info
 		var n C.int
 		var errmsg *C.char
-		code := C.smbkrb_cc_list(cc.k.c, cc.c, &infos, &n, &errmsg)
+		code := C.smbkrb_cc_list(kc, h, &infos, &n, &errmsg)
 		if code == 0 {
 			out = credInfos(infos, n)
 			C.smbkrb_free_cred_infos(infos, n)
@@ -172,42 +178,101 @@ func (cc *CCache) Credentials() ([]CredentialInfo, error) {
 	return out, err
 }
 
-// Destroy removes the cache's contents (for FILE:, the file) and releases
-// the handle.
-func (cc *CCache) Destroy() error {
-	err := cc.k.call(context.Background(), "destroy cache "+cc.name, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return 0, nil
+// HasTGT reports whether the cache holds a ticket-granting ticket of
+// realm (krbtgt/REALM@REALM) that is still valid at until; realm "" means
+// the realm of the cache's principal. An unreadable or empty cache holds
+// none. Credential sources use it to decide whether to log in again.
+func (cc *CCache) HasTGT(realm string, until time.Time) bool {
+	if realm == "" {
+		p, err := cc.Principal()
+		if err != nil {
+			return false
 		}
-		var errmsg *C.char
-		code := C.smbkrb_cc_destroy(cc.k.c, cc.c, &errmsg)
-		cc.c = nil // krb5_cc_destroy releases the handle even on failure
-		return code, errmsg
-	})
+		realm = principalRealm(p)
+	}
+	creds, err := cc.Credentials()
+	if err != nil {
+		return false
+	}
+	want := "krbtgt/" + realm + "@" + realm
+	for _, c := range creds {
+		if c.Server == want && c.EndTime.After(until) {
+			return true
+		}
+	}
+	return false
+}
+
+// principalRealm is the realm of a principal name in MIT's form: the part
+// after the last '@' that no backslash escapes.
+func principalRealm(name string) string {
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '@' && (i == 0 || name[i-1] != '\\') {
+			return name[i+1:]
+		}
+	}
+	return ""
+}
+
+// Destroy removes the cache's contents (for FILE:, the file) and releases
+// the handles.
+func (cc *CCache) Destroy() error { return cc.release(true) }
+
+// Close releases the handles; the contents stay (a MEMORY: cache lives on
+// until destroyed).
+func (cc *CCache) Close() error { return cc.release(false) }
+
+// release closes every handle of the cache, destroying its contents
+// through the first one when destroy is set.
+func (cc *CCache) release(destroy bool) error {
+	if cc.closed.Swap(true) {
+		return nil
+	}
+	var err error
+	for _, m := range cc.k.mits {
+		m.mu.Lock()
+		if h := cc.hs[m.i]; h != nil && m.c != nil {
+			if destroy {
+				var errmsg *C.char
+				if code := C.smbkrb_cc_destroy(m.c, h, &errmsg); code != 0 {
+					err = newError("destroy cache "+cc.name, code, errmsg)
+				} else if errmsg != nil {
+					C.free(unsafe.Pointer(errmsg))
+				}
+				destroy = false // krb5_cc_destroy releases the handle even on failure
+			} else {
+				C.krb5_cc_close(m.c, h)
+			}
+		}
+		cc.hs[m.i] = nil
+		m.mu.Unlock()
+	}
 	return err
 }
 
-// Close releases the handle; the contents stay (a MEMORY: cache lives on
-// until destroyed).
-func (cc *CCache) Close() error {
-	return cc.k.call(context.Background(), "close cache "+cc.name, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
-			return 0, nil
-		}
-		code := C.krb5_cc_close(cc.k.c, cc.c)
-		cc.c = nil
-		return code, nil
-	})
-}
-
-// call is Context.call for an operation on the open cache: once the cache
-// is closed or destroyed it fails instead of reaching MIT.
-func (cc *CCache) call(ctx context.Context, op string, fn func() (C.krb5_error_code, *C.char)) error {
-	return cc.k.call(ctx, op, func() (C.krb5_error_code, *C.char) {
-		if cc.c == nil {
+// call is Context.call for an operation on the open cache, given the MIT
+// context and the cache's handle in it (resolved by name there first if
+// need be). Once the cache is closed or destroyed it fails instead of
+// reaching MIT.
+func (cc *CCache) call(ctx context.Context, op string, fn func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char)) error {
+	return cc.k.call(ctx, op, func(m *mit) (C.krb5_error_code, *C.char) {
+		if cc.closed.Load() {
 			return C.KRB5_FCC_INTERNAL, C.CString("cache is closed")
 		}
-		return fn()
+		if cc.hs[m.i] == nil {
+			cname := C.CString(cc.name)
+			defer C.free(unsafe.Pointer(cname))
+			var full, errmsg *C.char
+			code := C.smbkrb_cc_resolve(m.c, cname, &cc.hs[m.i], &full, &errmsg)
+			C.free(unsafe.Pointer(full)) // the same as cc.name
+			if code != 0 {
+				return code, errmsg
+			}
+			if errmsg != nil {
+				C.free(unsafe.Pointer(errmsg))
+			}
+		}
+		return fn(m.c, cc.hs[m.i])
 	})
 }
 
@@ -253,18 +318,9 @@ func credInfos(infos *C.smbkrb_cred_info, n C.int) []CredentialInfo {
 // ticketEnctype reads the enc-part etype of a DER Ticket (RFC 4120 5.3),
 // or returns 0.
 func ticketEnctype(der []byte) Enctype {
-	var t struct {
-		VNO     int           `asn1:"explicit,tag:0"`
-		Realm   asn1.RawValue `asn1:"explicit,tag:1"`
-		SName   asn1.RawValue `asn1:"explicit,tag:2"`
-		EncPart struct {
-			Etype  int32  `asn1:"explicit,tag:0"`
-			KVNO   int    `asn1:"optional,explicit,tag:1"`
-			Cipher []byte `asn1:"explicit,tag:2"`
-		} `asn1:"explicit,tag:3"`
-	}
-	if _, err := asn1.UnmarshalWithParams(der, &t, "application,explicit,tag:1"); err != nil {
+	t, err := kerbmsg.ParseTicket(der)
+	if err != nil {
 		return 0
 	}
-	return Enctype(t.EncPart.Etype)
+	return Enctype(t.EncPart.EType)
 }

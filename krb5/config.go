@@ -61,8 +61,8 @@ type Config struct {
 	// context has no earlier deadline; 0 means 15 seconds.
 	KDCTimeout time.Duration
 
-	// Dial opens TCP connections to KDCs; nil means a net.Dialer.
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DialContext opens TCP connections to KDCs; nil means a net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// HTTPClient carries MS-KKDCP requests to https:// KDC URLs. Nil means
 	// a client that verifies TLS against RootCAs, or the system roots, and
@@ -78,6 +78,22 @@ type Config struct {
 	// lets MIT itself reach the KDCs of realms not listed in Realms. It
 	// also lets DefaultCCache honour KRB5CCNAME.
 	UseEnvironment bool
+
+	// Concurrency is how many calls into MIT may run at once: the number
+	// of MIT library contexts the Context keeps (MIT allows one thread at a
+	// time in each). 0 means 4; 1 serializes every call, so one slow KDC
+	// exchange stalls the rest. At most 64.
+	Concurrency int
+
+	// TempDir is where NewContext writes the generated profile (MIT reads
+	// its profile from files), in a directory of its own, mode 0700,
+	// named smbkrb-krb5-<pid>-*, that Close removes; "" means
+	// os.TempDir() ($TMPDIR, else /tmp). On a device whose /tmp is not
+	// writable, name a writable directory such as /run/smbkrb. The files
+	// hold no secrets. A process that ends without Close leaves its
+	// directory behind; the next NewContext over the same TempDir removes
+	// those of processes that no longer run.
+	TempDir string
 }
 
 // Realm is one Kerberos realm and its KDCs.
@@ -171,10 +187,18 @@ func (c *Config) kdcTimeout() time.Duration {
 
 // RealmForHost returns the realm HostRealms maps host to, or "".
 func (c *Config) RealmForHost(host string) string {
+	hr, _ := c.HostRealmFor(host)
+	return hr.Realm
+}
+
+// HostRealmFor returns the entry of HostRealms that maps host: the
+// longest match, an exact host beating a suffix of the same length; ok is
+// false when none does.
+func (c *Config) HostRealmFor(host string) (hr HostRealm, ok bool) {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	best, bestLen := "", -1
-	for _, hr := range c.HostRealms {
-		h := strings.ToLower(hr.Host)
+	bestLen := -1
+	for _, m := range c.HostRealms {
+		h := strings.ToLower(m.Host)
 		match := false
 		if strings.HasPrefix(h, ".") {
 			match = strings.HasSuffix(host, h) || host == h[1:]
@@ -187,10 +211,10 @@ func (c *Config) RealmForHost(host string) string {
 			l++
 		}
 		if match && l > bestLen {
-			best, bestLen = hr.Realm, l
+			hr, bestLen, ok = m, l, true
 		}
 	}
-	return best
+	return hr, ok
 }
 
 // validToken reports whether s can stand in a profile without changing its
@@ -209,6 +233,9 @@ func validToken(s string) bool {
 
 // Validate checks the configuration and says what is wrong.
 func (c *Config) Validate() error {
+	if c.Concurrency < 0 || c.Concurrency > 64 {
+		return fmt.Errorf("krb5: config: Concurrency %d: give 1 to 64, or 0 for the default", c.Concurrency)
+	}
 	seen := map[string]bool{}
 	for _, r := range c.Realms {
 		if !validToken(r.Name) {

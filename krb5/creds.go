@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 	"unsafe"
@@ -93,6 +94,17 @@ func (k *Context) initCreds(ctx context.Context, cc *CCache, client string, pass
 	}
 	if keytab != "" {
 		op += " with keytab " + keytab
+		// MIT reports a missing keytab file as a pre-authentication
+		// failure, which reads like a wrong key.
+		if p := keytabFile(keytab); p != "" {
+			if _, err := os.Stat(p); err != nil {
+				var pe *os.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err // the path is in op already
+				}
+				return "", &Error{Op: op, Message: "cannot read the keytab file: check the path", Err: err}
+			}
+		}
 	}
 	life := opts.Lifetime
 	if life <= 0 {
@@ -117,14 +129,28 @@ func (k *Context) initCreds(ctx context.Context, cc *CCache, client string, pass
 		forwardable = 0
 	}
 	var out string
-	err := cc.call(ctx, op, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(ctx, op, func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char) {
 		var canon, errmsg *C.char
-		code := C.smbkrb_init_creds(k.c, cc.c, cname, enterprise, password, ckt,
+		code := C.smbkrb_init_creds(kc, h, cname, enterprise, password, ckt,
 			C.int32_t(life/time.Second), C.int32_t(renew/time.Second), forwardable, &canon, &errmsg)
 		out = goString(canon)
 		return code, errmsg
 	})
 	return out, err
+}
+
+// keytabFile is the path of a FILE: (or WRFILE:) keytab or of a bare
+// path, which MIT takes as FILE:; "" for other types.
+func keytabFile(name string) string {
+	for _, prefix := range []string{"FILE:", "WRFILE:"} {
+		if p, ok := strings.CutPrefix(name, prefix); ok {
+			return p
+		}
+	}
+	if strings.HasPrefix(name, "/") || !strings.Contains(name, ":") {
+		return name
+	}
+	return ""
 }
 
 // hasRealm reports whether a principal name has an unescaped '@'.
@@ -206,10 +232,10 @@ func (k *Context) getCredentials(ctx context.Context, cc *CCache, server string,
 		only = 1
 	}
 	var info CredentialInfo
-	err := cc.call(ctx, "get service ticket for "+name, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(ctx, "get service ticket for "+name, func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char) {
 		var ci C.smbkrb_cred_info
 		var errmsg *C.char
-		code := C.smbkrb_get_service(k.c, cc.c, cs, ref, only, &ci, &errmsg)
+		code := C.smbkrb_get_service(kc, h, cs, ref, only, &ci, &errmsg)
 		if code == 0 {
 			info = credInfo(&ci)
 			C.smbkrb_clear_cred_info(&ci)
@@ -286,9 +312,9 @@ func (cc *CCache) Store(cred *Credential) error {
 	defer C.smbkrb_free_secret(key, C.size_t(len(cred.SessionKey)))
 	tkt := C.CBytes(cred.Ticket)
 	defer C.free(tkt)
-	return cc.call(context.Background(), op, func() (C.krb5_error_code, *C.char) {
+	return cc.call(context.Background(), op, func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char) {
 		var errmsg *C.char
-		code := C.smbkrb_store_cred(cc.k.c, cc.c, 2, cclient, cserver, C.int32_t(cred.Enctype),
+		code := C.smbkrb_store_cred(kc, h, 2, cclient, cserver, C.int32_t(cred.Enctype),
 			(*C.uint8_t)(key), C.size_t(len(cred.SessionKey)),
 			cTime(cred.AuthTime), cTime(cred.StartTime), cTime(cred.EndTime), cTime(cred.RenewTill),
 			C.uint32_t(cred.Flags), (*C.uint8_t)(tkt), C.size_t(len(cred.Ticket)), &errmsg)
@@ -309,11 +335,11 @@ func (cc *CCache) ImportKRBCred(der []byte) ([]CredentialInfo, error) {
 	p := C.CBytes(der)
 	defer C.smbkrb_free_secret(p, C.size_t(len(der)))
 	var out []CredentialInfo
-	err := cc.call(context.Background(), op, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), op, func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char) {
 		var infos *C.smbkrb_cred_info
 		var n C.int
 		var errmsg *C.char
-		code := C.smbkrb_rd_cred(cc.k.c, cc.c, 2, (*C.uint8_t)(p), C.size_t(len(der)), &infos, &n, &errmsg)
+		code := C.smbkrb_rd_cred(kc, h, 2, (*C.uint8_t)(p), C.size_t(len(der)), &infos, &n, &errmsg)
 		if code == 0 {
 			out = credInfos(infos, n)
 			C.smbkrb_free_cred_infos(infos, n)
@@ -325,17 +351,20 @@ func (cc *CCache) ImportKRBCred(der []byte) ([]CredentialInfo, error) {
 
 // ExportKRBCred returns the ticket for server (a full principal name with
 // realm) from the cache as a KRB-CRED message with an unencrypted
-// enc-part. The message contains the session key in the clear: treat it
-// as a secret.
+// enc-part, the form ImportKRBCred reads and Azure Files' SMB OAuth
+// exchange hands out. It is public for what gives tickets to others: the
+// emulator's exchange (entra/entratest), or a program passing a ticket to
+// another Kerberos stack. The message contains the session key in the
+// clear: treat it as a secret.
 func (cc *CCache) ExportKRBCred(server string) ([]byte, error) {
 	cs := C.CString(server)
 	defer C.free(unsafe.Pointer(cs))
 	var out []byte
-	err := cc.call(context.Background(), "export ticket for "+server+" from "+cc.name, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), "export ticket for "+server+" from "+cc.name, func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char) {
 		var p *C.uint8_t
 		var n C.size_t
 		var errmsg *C.char
-		code := C.smbkrb_mk_cred(cc.k.c, cc.c, cs, &p, &n, &errmsg)
+		code := C.smbkrb_mk_cred(kc, h, cs, &p, &n, &errmsg)
 		if code == 0 {
 			out = C.GoBytes(unsafe.Pointer(p), C.int(n))
 			C.smbkrb_free_secret(unsafe.Pointer(p), n)
@@ -353,12 +382,12 @@ func (cc *CCache) RetrieveCredential(server string) (*Credential, error) {
 	cs := C.CString(server)
 	defer C.free(unsafe.Pointer(cs))
 	var out *Credential
-	err := cc.call(context.Background(), "retrieve ticket for "+server+" from "+cc.name, func() (C.krb5_error_code, *C.char) {
+	err := cc.call(context.Background(), "retrieve ticket for "+server+" from "+cc.name, func(kc C.krb5_context, h C.krb5_ccache) (C.krb5_error_code, *C.char) {
 		var info C.smbkrb_cred_info
 		var key *C.uint8_t
 		var keyLen C.size_t
 		var errmsg *C.char
-		code := C.smbkrb_cc_retrieve(cc.k.c, cc.c, cs, &info, &key, &keyLen, &errmsg)
+		code := C.smbkrb_cc_retrieve(kc, h, cs, &info, &key, &keyLen, &errmsg)
 		if code != 0 {
 			return code, errmsg
 		}

@@ -14,6 +14,9 @@ import (
 	"testing"
 
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 )
 
 // recordingConn keeps what the KDC sent on a TCP connection.
@@ -52,18 +55,19 @@ func keytabKey(t *testing.T, keytab string, enctype krb5.Enctype) []byte {
 // sent, with the client's key as MIT's klist reads it from the keytab:
 // Decrypt agrees with a real KDC, not only with Encrypt.
 func TestDecryptRealASRep(t *testing.T) {
+	labtest.Need(t)
 	var mu sync.Mutex
 	var replies bytes.Buffer
 	cfg := labConfig()
-	cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	cfg.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
 		return recordingConn{c, &mu, &replies}, nil
 	}
-	k := newContext(t, cfg)
-	cc := memCache(t, k)
+	k := testmain.Context(t, cfg)
+	cc := testmain.MemoryCache(t, k)
 	if _, err := k.GetInitCredsKeytab(t.Context(), cc, svcLogin, "FILE:"+lab.svcKeytab, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +103,7 @@ func TestDecryptRealASRep(t *testing.T) {
 	etype := krb5.Enctype(rep.EncPart.EType)
 	key := keytabKey(t, lab.svcKeytab, etype)
 
-	plain, err := k.Decrypt(etype, key, krb5.KeyUsageASRepEncPart, rep.EncPart.Cipher)
+	plain, err := krb5.Decrypt(etype, key, krb5.KeyUsageASRepEncPart, rep.EncPart.Cipher)
 	if err != nil {
 		t.Fatalf("decrypt the KDC's enc-part: %v", err)
 	}
@@ -109,59 +113,60 @@ func TestDecryptRealASRep(t *testing.T) {
 	}
 
 	// The wrong usage, a flipped bit and the wrong key all fail.
-	if _, err := k.Decrypt(etype, key, krb5.KeyUsageKRBCredEncPart, rep.EncPart.Cipher); err == nil {
+	if _, err := krb5.Decrypt(etype, key, krb5.KeyUsageKRBCredEncPart, rep.EncPart.Cipher); err == nil {
 		t.Error("decrypt with the wrong key usage succeeded")
 	}
 	bad := bytes.Clone(rep.EncPart.Cipher)
 	bad[len(bad)/2] ^= 1
-	if _, err := k.Decrypt(etype, key, krb5.KeyUsageASRepEncPart, bad); err == nil {
+	if _, err := krb5.Decrypt(etype, key, krb5.KeyUsageASRepEncPart, bad); err == nil {
 		t.Error("decrypt of a modified ciphertext succeeded")
 	}
 	wrong := bytes.Clone(key)
 	wrong[0] ^= 1
-	if _, err := k.Decrypt(etype, wrong, krb5.KeyUsageASRepEncPart, rep.EncPart.Cipher); err == nil {
+	if _, err := krb5.Decrypt(etype, wrong, krb5.KeyUsageASRepEncPart, rep.EncPart.Cipher); err == nil {
 		t.Error("decrypt with the wrong key succeeded")
 	}
 
 	// Encrypting the same plaintext again decrypts to it, with a fresh
 	// confounder each time.
-	c1, err := k.Encrypt(etype, key, krb5.KeyUsageASRepEncPart, plain)
+	c1, err := krb5.Encrypt(etype, key, krb5.KeyUsageASRepEncPart, plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2, err := k.Encrypt(etype, key, krb5.KeyUsageASRepEncPart, plain)
+	c2, err := krb5.Encrypt(etype, key, krb5.KeyUsageASRepEncPart, plain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Equal(c1, c2) {
 		t.Error("two encryptions gave the same ciphertext: no confounder")
 	}
-	back, err := k.Decrypt(etype, key, krb5.KeyUsageASRepEncPart, c1)
+	back, err := krb5.Decrypt(etype, key, krb5.KeyUsageASRepEncPart, c1)
 	if err != nil || !bytes.Equal(back, plain) {
 		t.Fatalf("round trip: %v", err)
 	}
 }
 
+// TestCryptBadInput needs no Context and no lab: bad keys, enctypes and
+// ciphertexts are refused; an empty plaintext round-trips.
 func TestCryptBadInput(t *testing.T) {
-	k := newContext(t, labConfig())
-	if _, err := k.Encrypt(krb5.AES256SHA1, make([]byte, 16), krb5.KeyUsageASRepEncPart, []byte("x")); err == nil {
+	if _, err := krb5.Encrypt(krb5.AES256SHA1, make([]byte, 16), krb5.KeyUsageASRepEncPart, []byte("x")); err == nil {
 		t.Error("a 16-byte key for aes256 was accepted")
 	}
-	if _, err := k.Encrypt(krb5.Enctype(9999), make([]byte, 32), krb5.KeyUsageASRepEncPart, []byte("x")); err == nil {
+	if _, err := krb5.Encrypt(krb5.Enctype(9999), make([]byte, 32), krb5.KeyUsageASRepEncPart, []byte("x")); err == nil {
 		t.Error("an unknown enctype was accepted")
 	}
 	key := bytes.Repeat([]byte{7}, 32)
 	for _, c := range [][]byte{nil, {1}, make([]byte, 27), make([]byte, 45)} {
-		if _, err := k.Decrypt(krb5.AES256SHA1, key, krb5.KeyUsageASRepEncPart, c); err == nil {
+		if _, err := krb5.Decrypt(krb5.AES256SHA1, key, krb5.KeyUsageASRepEncPart, c); err == nil {
 			t.Errorf("decrypt of %d junk bytes succeeded", len(c))
 		}
 	}
 	// An empty plaintext is still a valid message.
-	c, err := k.Encrypt(krb5.AES256SHA1, key, krb5.KeyUsageASRepEncPart, nil)
+	c, err := krb5.Encrypt(krb5.AES256SHA1, key, krb5.KeyUsageASRepEncPart, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := k.Decrypt(krb5.AES256SHA1, key, krb5.KeyUsageASRepEncPart, c); err != nil || len(p) != 0 {
+	if p, err := krb5.Decrypt(krb5.AES256SHA1, key, krb5.KeyUsageASRepEncPart, c); err != nil || len(p) != 0 {
 		t.Fatalf("empty round trip: %q, %v", p, err)
 	}
 }
@@ -170,8 +175,9 @@ func TestCryptBadInput(t *testing.T) {
 // cache, stores it into another, and gets a service ticket with it from the
 // KDC: the key that came out is the real one.
 func TestRetrieveCredential(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	loginAlice(t, k, cc)
 	tgtName := "krbtgt/" + lab.realm + "@" + lab.realm
 	cred, err := cc.RetrieveCredential(tgtName)
@@ -186,7 +192,7 @@ func TestRetrieveCredential(t *testing.T) {
 		t.Fatalf("incomplete credential: key %d bytes of %s, ticket %d bytes, end %v", len(cred.SessionKey), cred.Enctype, len(cred.Ticket), cred.EndTime)
 	}
 
-	other := memCache(t, k)
+	other := testmain.MemoryCache(t, k)
 	if err := other.Store(cred); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,10 @@
 //
 // The pieces, in MIT's vocabulary:
 //
-//   - Context: a krb5_context built from a Config.
+//   - Context: krb5_contexts built from a Config, a small pool of them
+//     (Config.Concurrency, 4 by default) so that a call waiting on a slow
+//     KDC holds one while other calls (cached tickets, other caches)
+//     run in the others; MIT's rule of one thread per context is kept.
 //   - CCache: MEMORY: (the default: no secrets on disk), FILE:, DIR:,
 //     KEYRING: and KCM: caches; list, store, import, destroy. FILE: caches
 //     written here are read by MIT klist and smbclient, and the reverse.
@@ -37,8 +40,19 @@
 // words, and matchable with errors.Is against ErrPreauthFailed,
 // ErrClockSkew, ErrPrincipalUnknown, ErrNoKDC and the other Err* kinds.
 //
-// GSS-API calls run inside MIT's own library context, which reads the
-// system profile (/etc/krb5.conf, if any) for defaults such as clock skew;
-// since the ticket is always in the cache before gss_init_sec_context, that
-// context never needs a KDC.
+// GSS-API makes MIT library contexts of its own, which take no profile
+// from the caller: they read KRB5_CONFIG, else /etc/krb5.conf, and load
+// the mechanism modules GSS_MECH_CONFIG (else /etc/gss/mech) names. So the
+// GSS-API calls that make them (acquiring credentials, each step of a
+// handshake) run with KRB5_CONFIG naming the Context's own profile and
+// GSS_MECH_CONFIG an empty file, serialized across the process; with
+// UseEnvironment, the environment's profile is layered under the
+// generated one there too. A hostile /etc/krb5.conf changes nothing (a
+// test proves it in a private mount namespace). Since the ticket is always
+// in the cache before gss_init_sec_context, GSS-API never needs a KDC.
+//
+// The generated profile is a file in a directory of its own under
+// Config.TempDir (os.TempDir() by default), removed by Close; directories
+// left by processes that ended without Close are removed by the next
+// NewContext.
 package krb5

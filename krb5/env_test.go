@@ -9,28 +9,32 @@ import (
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/mitkdc"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // TestUseEnvironment: with UseEnvironment the caller's KRB5_CONFIG and
 // KRB5CCNAME are honoured, and MIT itself reaches the KDC of a realm the Go
 // configuration does not list. Without it, neither is looked at.
 func TestUseEnvironment(t *testing.T) {
+	labtest.Need(t)
 	path := filepath.Join(t.TempDir(), "cc")
 	mitTool(t, "FILE:"+path, lab.alicePW+"\n", "kinit", alice)
 	t.Setenv("KRB5_CONFIG", lab.kdc.ClientConfig)
 	t.Setenv("KRB5CCNAME", "FILE:"+path)
 
-	strict := newContext(t, &krb5.Config{})
+	strict := testmain.Context(t, &krb5.Config{})
 	if _, err := strict.DefaultCCache(); err == nil {
 		t.Fatal("DefaultCCache honoured KRB5CCNAME without UseEnvironment")
 	}
-	cc0 := memCache(t, strict)
+	cc0 := testmain.MemoryCache(t, strict)
 	if _, err := strict.GetInitCredsPassword(t.Context(), cc0, alice, []byte(lab.alicePW), nil); !errors.Is(err, krb5.ErrNoKDC) {
 		t.Fatalf("without UseEnvironment the KDC of KRB5_CONFIG was used: %v", err)
 	}
 
-	k := newContext(t, &krb5.Config{UseEnvironment: true})
+	k := testmain.Context(t, &krb5.Config{UseEnvironment: true})
 	cc, err := k.DefaultCCache()
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +57,7 @@ func TestUseEnvironment(t *testing.T) {
 // succeed and records the offset in the cache; a server on the real clock
 // then rejects the authenticator as skewed.
 func TestClockSkew(t *testing.T) {
+	labtest.Need(t)
 	kdc, err := mitkdc.Start(filepath.Join(t.TempDir(), "kdc"), mitkdc.Options{Realm: "SKEW.TEST", ClockOffset: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -72,8 +77,8 @@ func TestClockSkew(t *testing.T) {
 	if err := kdc.Keytab(keytab, "cifs/fs.skew.test"); err != nil {
 		t.Fatal(err)
 	}
-	k := newContext(t, &krb5.Config{Realms: []krb5.Realm{{Name: "SKEW.TEST", KDCs: []string{kdc.Addr}}}})
-	cc := memCache(t, k)
+	k := testmain.Context(t, &krb5.Config{Realms: []krb5.Realm{{Name: "SKEW.TEST", KDCs: []string{kdc.Addr}}}})
+	cc := testmain.MemoryCache(t, k)
 	_, err = k.GetInitCredsPassword(t.Context(), cc, "dave@SKEW.TEST", []byte(pw), nil)
 	if err != nil {
 		if !errors.Is(err, krb5.ErrClockSkew) || !strings.Contains(err.Error(), "clock") {

@@ -6,11 +6,12 @@ package krb5
 import "C"
 
 import (
-	"encoding/asn1"
 	"errors"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/smbkrb/smbkrb/internal/kerbmsg"
 )
 
 // Error is a failure reported by MIT krb5 or GSS-API.
@@ -36,6 +37,11 @@ type Error struct {
 	KDCText string
 	// Err is the transport error behind the failure, if any.
 	Err error
+	// Remedy says what to do, in the terms of this package's API
+	// (Config fields), where the failure comes from the configuration;
+	// "" otherwise. Error appends it. A program with remedies of its own,
+	// worded for its users, clears it before printing.
+	Remedy string
 }
 
 // Error implements error.
@@ -47,13 +53,13 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 	}
 	hint := ""
-	for _, s := range sentinels {
+	for _, s := range append([]*sentinel{errServiceUnknown}, sentinels...) {
 		if s.matches(e.Code) {
 			hint = s.explain
 			break
 		}
 	}
-	if e.Err == errRealmNotConfigured {
+	if errors.Is(e.Err, errRealmNotConfigured) {
 		hint = e.Err.Error()
 	}
 	msg := e.Message
@@ -72,9 +78,13 @@ func (e *Error) Error() string {
 		b.WriteString("; the KDC says: ")
 		b.WriteString(e.KDCText)
 	}
-	if e.Err != nil && e.Err != errRealmNotConfigured {
+	if e.Err != nil && !errors.Is(e.Err, errRealmNotConfigured) {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
+	}
+	if e.Remedy != "" {
+		b.WriteString("; ")
+		b.WriteString(e.Remedy)
 	}
 	return b.String()
 }
@@ -85,34 +95,11 @@ const maxKDCText = 512
 // kdcErrorText returns the e-text of a KRB-ERROR (RFC 4120 5.9.1), cleaned
 // for an error message, or "" if msg is not a KRB-ERROR or has none.
 func kdcErrorText(msg []byte) string {
-	// Nearly every reply is an AS-REP or TGS-REP: one byte tells.
-	if len(msg) == 0 || msg[0] != 0x7e {
+	text, err := kerbmsg.ErrorText(msg)
+	if err != nil {
 		return ""
 	}
-	var app asn1.RawValue
-	if _, err := asn1.Unmarshal(msg, &app); err != nil || app.Class != asn1.ClassApplication || app.Tag != 30 {
-		return ""
-	}
-	var seq asn1.RawValue
-	if _, err := asn1.Unmarshal(app.Bytes, &seq); err != nil || seq.Tag != asn1.TagSequence {
-		return ""
-	}
-	for b := seq.Bytes; len(b) > 0; {
-		var f asn1.RawValue
-		rest, err := asn1.Unmarshal(b, &f)
-		if err != nil {
-			return ""
-		}
-		if f.Class == asn1.ClassContextSpecific && f.Tag == 11 {
-			var text asn1.RawValue
-			if _, err := asn1.Unmarshal(f.Bytes, &text); err != nil {
-				return ""
-			}
-			return cleanText(text.Bytes)
-		}
-		b = rest
-	}
-	return ""
+	return cleanText([]byte(text))
 }
 
 // cleanText keeps printable characters of a server's text, bounded.
@@ -145,7 +132,7 @@ func (e *Error) Is(target error) bool {
 
 // errRealmNotConfigured explains a KDC failure in which MIT found no KDC
 // for the realm in the profile, so no Go transport was ever asked.
-var errRealmNotConfigured = errors.New("no KDC is configured for this realm: add it to Config.Realms with a KDC address or https:// proxy URL")
+var errRealmNotConfigured = errors.New("no KDC is configured for the realm")
 
 // sentinel is a kind of failure covering one or more MIT codes.
 type sentinel struct {
@@ -176,6 +163,11 @@ var (
 	ErrPrincipalUnknown error = &sentinel{"principal unknown",
 		"the KDC does not know this principal: check the spelling, the realm and the case (principal names are case-sensitive)",
 		[]int32{C.KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN, C.KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN}}
+	// A service principal the KDC does not know is explained without a
+	// remedy: the caller knows where the name came from (smb says).
+	errServiceUnknown = &sentinel{"service principal unknown",
+		"the KDC has no account with this service principal",
+		[]int32{C.KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN}}
 	// ErrPreauthFailed: wrong password, or an out-of-date key in a keytab.
 	ErrPreauthFailed error = &sentinel{"pre-authentication failed",
 		"the KDC rejected the password or key: check the password, or re-export the keytab if the key changed",
@@ -202,7 +194,7 @@ var (
 		[]int32{C.KRB5KDC_ERR_CLIENT_REVOKED}}
 	// ErrEnctype: no common encryption type.
 	ErrEnctype error = &sentinel{"no common encryption type",
-		"the KDC and this client share no permitted encryption type: smbkrb allows AES-256 by default; check the account's keys (msDS-SupportedEncryptionTypes) or Config.Enctypes",
+		"the KDC and this client share no permitted encryption type: smbkrb allows AES-256 by default; check the account's keys (msDS-SupportedEncryptionTypes) or the permitted encryption types",
 		[]int32{C.KRB5KDC_ERR_ETYPE_NOSUPP, C.KRB5_CONFIG_ETYPE_NOSUPP}}
 	// ErrNoCredentials: the cache or keytab lacks what was asked for.
 	ErrNoCredentials error = &sentinel{"no credentials",

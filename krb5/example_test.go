@@ -89,7 +89,7 @@ func ExampleContext_NewInitiator() {
 		log.Fatal(err)
 	}
 	defer ini.Close()
-	acc, err := krb5.NewAcceptor("FILE:/etc/krb5.keytab", nil)
+	acc, err := k.NewAcceptor("FILE:/etc/krb5.keytab", nil)
 	if err != nil {
 		log.Fatal(err)
 	}

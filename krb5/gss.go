@@ -35,6 +35,7 @@ const (
 type SecContext struct {
 	mu        sync.Mutex
 	h         *gssHandles
+	env       gssEnv // the profile its GSS-API calls read
 	initiator bool
 	complete  bool
 	target    string
@@ -65,7 +66,7 @@ func (k *Context) NewInitiator(ctx context.Context, cc *CCache, target string, o
 	if err != nil {
 		return nil, err
 	}
-	s := &SecContext{h: &gssHandles{}, initiator: true, target: info.Server}
+	s := &SecContext{h: &gssHandles{}, env: k.gss, initiator: true, target: info.Server}
 	s.flags = gssMutual | gssInteg | gssReplay | gssSequence
 	if opts.Confidentiality {
 		s.flags |= gssConf
@@ -79,7 +80,10 @@ func (k *Context) NewInitiator(ctx context.Context, cc *CCache, target string, o
 	defer C.free(unsafe.Pointer(ctarget))
 	var minor C.OM_uint32
 	var errmsg *C.char
-	major := C.smbkrb_gss_initiator_cred(ccname, ctarget, &s.h.cred, &s.h.name, &minor, &errmsg)
+	var major C.OM_uint32
+	s.env.run(func() {
+		major = C.smbkrb_gss_initiator_cred(ccname, ctarget, &s.h.cred, &s.h.name, &minor, &errmsg)
+	})
 	if gssError(major) {
 		return nil, gssErr("acquire initiator credentials from "+cc.Name()+" for "+info.Server, major, minor, errmsg)
 	}
@@ -96,8 +100,9 @@ type AcceptorOptions struct {
 
 // NewAcceptor prepares a server security context that accepts AP-REQs for
 // any service principal whose key is in keytab (a name such as
-// "FILE:/etc/krb5.keytab").
-func NewAcceptor(keytab string, opts *AcceptorOptions) (*SecContext, error) {
+// "FILE:/etc/krb5.keytab"). It reads this Context's profile (the
+// permitted enctypes, the clock skew), as the initiators do.
+func (k *Context) NewAcceptor(keytab string, opts *AcceptorOptions) (*SecContext, error) {
 	if opts == nil {
 		opts = &AcceptorOptions{}
 	}
@@ -108,10 +113,13 @@ func NewAcceptor(keytab string, opts *AcceptorOptions) (*SecContext, error) {
 		crc = C.CString(opts.ReplayCache)
 		defer C.free(unsafe.Pointer(crc))
 	}
-	s := &SecContext{h: &gssHandles{}}
+	s := &SecContext{h: &gssHandles{}, env: k.gss}
 	var minor C.OM_uint32
 	var errmsg *C.char
-	major := C.smbkrb_gss_acceptor_cred(ckt, crc, &s.h.cred, &minor, &errmsg)
+	var major C.OM_uint32
+	s.env.run(func() {
+		major = C.smbkrb_gss_acceptor_cred(ckt, crc, &s.h.cred, &minor, &errmsg)
+	})
 	if gssError(major) {
 		return nil, gssErr("acquire acceptor credentials from "+keytab, major, minor, errmsg)
 	}
@@ -137,6 +145,69 @@ type gssHandles struct {
 
 func gssError(major C.OM_uint32) bool { return major&0xffff0000 != 0 }
 
+// stepOp names what Step does, for its errors.
+func (s *SecContext) stepOp() string {
+	if s.initiator {
+		return "establish security context with " + s.target
+	}
+	return "accept security context"
+}
+
+// gssEnv is the profile GSS-API reads. MIT's GSS-API makes library
+// contexts of its own (acquiring credentials, each step of a handshake),
+// which read KRB5_CONFIG or /etc/krb5.conf and take no profile from the
+// caller; GSS_MECH_CONFIG (else /etc/gss/mech) names the mechanism
+// modules it may load. So while those calls run, KRB5_CONFIG names the
+// Context's profile files and GSS_MECH_CONFIG an empty file, and the
+// calls are serialized across the process. Calls on an established
+// context (MICs, the session key) use the context MIT made then.
+type gssEnv struct {
+	profile string // KRB5_CONFIG: the Context's profile files
+	mech    string // GSS_MECH_CONFIG, or "" to leave it alone
+}
+
+// gssEnvMu serializes the GSS-API calls that read the environment.
+var gssEnvMu sync.Mutex
+
+// run calls fn with the environment set to e and puts it back after.
+func (e gssEnv) run(fn func()) {
+	if e.profile == "" {
+		fn()
+		return
+	}
+	gssEnvMu.Lock()
+	defer gssEnvMu.Unlock()
+	defer setCEnv("KRB5_CONFIG", e.profile)()
+	if e.mech != "" {
+		defer setCEnv("GSS_MECH_CONFIG", e.mech)()
+	}
+	fn()
+}
+
+// setCEnv sets a variable in the C environment (what MIT's getenv sees)
+// and returns the function that restores it.
+func setCEnv(name, value string) (restore func()) {
+	cname := C.CString(name)
+	cvalue := C.CString(value)
+	defer C.free(unsafe.Pointer(cvalue))
+	old := C.getenv(cname)
+	had := old != nil
+	var oldValue *C.char
+	if had {
+		oldValue = C.CString(C.GoString(old))
+	}
+	C.setenv(cname, cvalue, 1)
+	return func() {
+		if had {
+			C.setenv(cname, oldValue, 1)
+			C.free(unsafe.Pointer(oldValue))
+		} else {
+			C.unsetenv(cname)
+		}
+		C.free(unsafe.Pointer(cname))
+	}
+}
+
 func gssErr(op string, major, minor C.OM_uint32, errmsg *C.char) *Error {
 	e := &Error{Op: op, Code: int32(minor), Major: uint32(major)}
 	if errmsg != nil {
@@ -156,10 +227,10 @@ func (s *SecContext) Step(input []byte) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.h.cred == nil {
-		return nil, errors.New("krb5: the security context is closed")
+		return nil, &Error{Op: s.stepOp(), Message: "the security context is closed"}
 	}
 	if s.complete {
-		return nil, errors.New("krb5: the security context is already established")
+		return nil, &Error{Op: s.stepOp(), Message: "the security context is already established"}
 	}
 	var in unsafe.Pointer
 	if len(input) > 0 {
@@ -175,18 +246,22 @@ func (s *SecContext) Step(input []byte) ([]byte, error) {
 	var major C.OM_uint32
 	if s.initiator {
 		ctarget := s.target
-		major = C.smbkrb_gss_init(s.h.cred, &s.h.ctx, s.h.name, C.uint32_t(s.flags), in, C.size_t(len(input)),
-			&out, &outlen, &flags, &complete, &minor, &errmsg)
+		s.env.run(func() {
+			major = C.smbkrb_gss_init(s.h.cred, &s.h.ctx, s.h.name, C.uint32_t(s.flags), in, C.size_t(len(input)),
+				&out, &outlen, &flags, &complete, &minor, &errmsg)
+		})
 		if gssError(major) {
 			return nil, gssErr("establish security context with "+ctarget, major, minor, errmsg)
 		}
 	} else {
 		if len(input) == 0 {
-			return nil, errors.New("krb5: accept: no token from the initiator")
+			return nil, &Error{Op: "accept security context", Message: "no token from the initiator"}
 		}
 		var peer *C.char
-		major = C.smbkrb_gss_accept(s.h.cred, &s.h.ctx, in, C.size_t(len(input)), &out, &outlen, &peer,
-			&flags, &complete, &minor, &errmsg)
+		s.env.run(func() {
+			major = C.smbkrb_gss_accept(s.h.cred, &s.h.ctx, in, C.size_t(len(input)), &out, &outlen, &peer,
+				&flags, &complete, &minor, &errmsg)
+		})
 		if peer != nil {
 			s.peer = goString(peer)
 		}
@@ -204,10 +279,10 @@ func (s *SecContext) Step(input []byte) ([]byte, error) {
 		got := uint32(flags)
 		if s.initiator {
 			if need := uint32(gssMutual | gssInteg); got&need != need {
-				return nil, errors.New("krb5: establish security context with " + s.target + ": the server did not grant mutual authentication and integrity")
+				return nil, &Error{Op: s.stepOp(), Message: "the server did not grant mutual authentication and integrity"}
 			}
 			if len(token) != 0 {
-				return nil, errors.New("krb5: establish security context with " + s.target + ": unexpected token after completion")
+				return nil, &Error{Op: s.stepOp(), Message: "unexpected token after completion"}
 			}
 		}
 		s.flags = got

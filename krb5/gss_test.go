@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 )
 
 // handshake runs initiator ↔ acceptor to completion and checks what both
@@ -38,8 +41,9 @@ func handshake(t testing.TB, ini, acc *krb5.SecContext) {
 }
 
 func TestGSSRoundTrip(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	loginAlice(t, k, cc)
 	ini, err := k.NewInitiator(t.Context(), cc, cifsSPN, nil)
 	if err != nil {
@@ -116,8 +120,9 @@ func TestGSSRoundTrip(t *testing.T) {
 }
 
 func TestGSSAcceptorRejectsWrongKey(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	loginAlice(t, k, cc)
 	ini, err := k.NewInitiator(t.Context(), cc, cifsSPN, nil)
 	if err != nil {
@@ -205,8 +210,9 @@ func flagsOf(bs asn1.BitString) krb5.TicketFlags {
 // TestImportDecodedCredential stores a ticket from its decoded fields (as
 // the Entra cloud TGT arrives) and uses it for a GSS context.
 func TestImportDecodedCredential(t *testing.T) {
-	k := newContext(t, labConfig())
-	src := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	src := testmain.MemoryCache(t, k)
 	loginAlice(t, k, src)
 	svc, err := k.GetCredentials(t.Context(), src, cifsSPN)
 	if err != nil {
@@ -219,8 +225,8 @@ func TestImportDecodedCredential(t *testing.T) {
 	ticket, ci := decodeKRBCred(t, der)
 
 	// A fresh context and cache that never saw a KDC exchange for it.
-	k2 := newContext(t, &krb5.Config{})
-	dst := memCache(t, k2)
+	k2 := testmain.Context(t, &krb5.Config{})
+	dst := testmain.MemoryCache(t, k2)
 	cred := &krb5.Credential{
 		Client:     alice,
 		Server:     svc.Server,
@@ -264,8 +270,9 @@ func TestImportDecodedCredential(t *testing.T) {
 }
 
 func TestImportKRBCred(t *testing.T) {
-	k := newContext(t, labConfig())
-	src := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	src := testmain.MemoryCache(t, k)
 	loginAlice(t, k, src)
 	svc, err := k.GetCredentials(t.Context(), src, cifsSPN)
 	if err != nil {
@@ -275,8 +282,8 @@ func TestImportKRBCred(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2 := newContext(t, &krb5.Config{})
-	dst := memCache(t, k2)
+	k2 := testmain.Context(t, &krb5.Config{})
+	dst := testmain.MemoryCache(t, k2)
 	infos, err := dst.ImportKRBCred(der)
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +303,7 @@ func TestImportKRBCred(t *testing.T) {
 	handshake(t, ini, acc)
 
 	for _, bad := range [][]byte{nil, {0x76}, der[:len(der)/2], append([]byte{0x30}, der[1:]...)} {
-		if _, err := memCache(t, k2).ImportKRBCred(bad); err == nil {
+		if _, err := testmain.MemoryCache(t, k2).ImportKRBCred(bad); err == nil {
 			t.Errorf("malformed KRB-CRED (%d bytes) accepted", len(bad))
 		}
 	}

@@ -3,6 +3,7 @@ package krb5_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -12,11 +13,18 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 )
 
 func TestPasswordLogin(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
+	if cc.HasTGT("", time.Now()) || cc.HasTGT("MITLAB.TEST", time.Now()) {
+		t.Error("an empty cache reports a TGT")
+	}
 	client, err := k.GetInitCredsPassword(t.Context(), cc, alice, []byte(lab.alicePW), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -53,17 +61,32 @@ func TestPasswordLogin(t *testing.T) {
 	if tgt.Expired(time.Now()) {
 		t.Error("fresh TGT reported expired")
 	}
+	if !cc.HasTGT("", time.Now()) || !cc.HasTGT("MITLAB.TEST", time.Now().Add(time.Hour)) {
+		t.Error("HasTGT misses the fresh TGT")
+	}
+	if cc.HasTGT("OTHER.TEST", time.Now()) || cc.HasTGT("", tgt.EndTime) {
+		t.Error("HasTGT reports a TGT of another realm, or one past its end")
+	}
 }
 
 func TestKeytabLogin(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	client, err := k.GetInitCredsKeytab(t.Context(), cc, svcLogin, "FILE:"+lab.svcKeytab, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if client != svcLogin {
 		t.Errorf("client = %q", client)
+	}
+	// A missing keytab file says so, not "pre-authentication failed"
+	// (MIT's code for it), which reads like a wrong key.
+	for _, name := range []string{"FILE:" + lab.svcKeytab + ".missing", lab.svcKeytab + ".missing"} {
+		_, err := k.GetInitCredsKeytab(t.Context(), testmain.MemoryCache(t, k), svcLogin, name, nil)
+		if !errors.Is(err, fs.ErrNotExist) || errors.Is(err, krb5.ErrPreauthFailed) {
+			t.Errorf("keytab %s: %v, want the file missing", name, err)
+		}
 	}
 	// A keytab without the principal's key says so.
 	_, err = k.GetInitCredsKeytab(t.Context(), cc, alice, "FILE:"+lab.svcKeytab, nil)
@@ -73,8 +96,9 @@ func TestKeytabLogin(t *testing.T) {
 }
 
 func TestWrongPassword(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	_, err := k.GetInitCredsPassword(t.Context(), cc, alice, []byte("not-the-password"), nil)
 	if !errors.Is(err, krb5.ErrPreauthFailed) {
 		t.Fatalf("err = %v, want ErrPreauthFailed", err)
@@ -92,8 +116,9 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestUnknownPrincipal(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	_, err := k.GetInitCredsPassword(t.Context(), cc, "nobody@MITLAB.TEST", []byte("x"), nil)
 	if !errors.Is(err, krb5.ErrPrincipalUnknown) {
 		t.Fatalf("err = %v, want ErrPrincipalUnknown", err)
@@ -109,6 +134,7 @@ func TestUnknownPrincipal(t *testing.T) {
 }
 
 func TestUnreachableKDC(t *testing.T) {
+	labtest.Need(t)
 	// A port nothing listens on: connection refused.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -118,8 +144,8 @@ func TestUnreachableKDC(t *testing.T) {
 	l.Close()
 	cfg := labConfig()
 	cfg.Realms[0].KDCs = []string{addr}
-	k := newContext(t, cfg)
-	cc := memCache(t, k)
+	k := testmain.Context(t, cfg)
+	cc := testmain.MemoryCache(t, k)
 	_, err = k.GetInitCredsPassword(t.Context(), cc, alice, []byte(lab.alicePW), nil)
 	if !errors.Is(err, krb5.ErrNoKDC) {
 		t.Fatalf("err = %v, want ErrNoKDC", err)
@@ -128,8 +154,8 @@ func TestUnreachableKDC(t *testing.T) {
 		t.Errorf("error does not name the KDC tried: %v", err)
 	}
 	// A realm with no KDC configured at all.
-	k2 := newContext(t, &krb5.Config{})
-	cc2 := memCache(t, k2)
+	k2 := testmain.Context(t, &krb5.Config{})
+	cc2 := testmain.MemoryCache(t, k2)
 	_, err = k2.GetInitCredsPassword(t.Context(), cc2, alice, []byte(lab.alicePW), nil)
 	if !errors.Is(err, krb5.ErrNoKDC) || !strings.Contains(err.Error(), "Config.Realms") || !strings.Contains(err.Error(), "MITLAB.TEST") {
 		t.Fatalf("unconfigured realm: err = %v, want ErrNoKDC naming the realm and Config.Realms", err)
@@ -137,6 +163,7 @@ func TestUnreachableKDC(t *testing.T) {
 }
 
 func TestSecondKDCUsedWhenFirstIsDown(t *testing.T) {
+	labtest.Need(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -145,29 +172,31 @@ func TestSecondKDCUsedWhenFirstIsDown(t *testing.T) {
 	l.Close()
 	cfg := labConfig()
 	cfg.Realms[0].KDCs = []string{dead, lab.kdc.Addr}
-	k := newContext(t, cfg)
-	loginAlice(t, k, memCache(t, k))
+	k := testmain.Context(t, cfg)
+	loginAlice(t, k, testmain.MemoryCache(t, k))
 }
 
 func TestRealmNotServed(t *testing.T) {
+	labtest.Need(t)
 	// The lab KDC serves MITLAB.TEST and OTHER.TEST; MIT's KDC drops a
 	// request for a realm it does not serve without an answer.
 	cfg := &krb5.Config{Realms: []krb5.Realm{{Name: "NOWHERE.TEST", KDCs: []string{lab.kdc.Addr}}}}
-	k := newContext(t, cfg)
-	_, err := k.GetInitCredsPassword(t.Context(), memCache(t, k), "alice@NOWHERE.TEST", []byte("x"), nil)
+	k := testmain.Context(t, cfg)
+	_, err := k.GetInitCredsPassword(t.Context(), testmain.MemoryCache(t, k), "alice@NOWHERE.TEST", []byte("x"), nil)
 	if !errors.Is(err, krb5.ErrNoKDC) || !strings.Contains(err.Error(), lab.kdc.Addr) {
 		t.Fatalf("err = %v, want ErrNoKDC naming the KDC", err)
 	}
 }
 
 func TestCrossRealmServiceTicket(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	loginAlice(t, k, cc)
 	// Realm from the host mapping: MIT walks the trust path itself.
 	cfg := labConfig()
 	cfg.HostRealms = append(cfg.HostRealms, krb5.HostRealm{Host: ".other.test", Realm: "OTHER.TEST"})
-	k2 := newContext(t, cfg)
+	k2 := testmain.Context(t, cfg)
 	info, err := k2.GetCredentials(t.Context(), cc, "cifs/fs2.other.test")
 	if err != nil {
 		t.Fatal(err)
@@ -193,10 +222,11 @@ func TestCrossRealmServiceTicket(t *testing.T) {
 }
 
 func TestReferral(t *testing.T) {
+	labtest.Need(t)
 	// No host mapping on the client: the name goes out without a realm
 	// and the KDC of MITLAB.TEST refers the client to OTHER.TEST.
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	loginAlice(t, k, cc)
 	name, referral := k.ServerPrincipal("cifs/fs2.other.test")
 	if !referral || name != "cifs/fs2.other.test" {
@@ -219,8 +249,9 @@ func TestReferral(t *testing.T) {
 }
 
 func TestEnterpriseName(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	// The UPN bob@upn.example goes out as one NT-ENTERPRISE name to the
 	// KDC of MITLAB.TEST, which answers with the canonical name.
 	client, err := k.GetInitCredsPassword(t.Context(), cc, "bob@upn.example", []byte(lab.alicePW),
@@ -254,6 +285,7 @@ func TestEnterpriseName(t *testing.T) {
 }
 
 func TestKDCThatNeverAnswers(t *testing.T) {
+	labtest.Need(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -270,8 +302,8 @@ func TestKDCThatNeverAnswers(t *testing.T) {
 	}()
 	cfg := labConfig()
 	cfg.Realms[0].KDCs = []string{l.Addr().String()}
-	k := newContext(t, cfg)
-	cc := memCache(t, k)
+	k := testmain.Context(t, cfg)
+	cc := testmain.MemoryCache(t, k)
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
@@ -294,26 +326,28 @@ func TestKDCThatNeverAnswers(t *testing.T) {
 	cfg2 := labConfig()
 	cfg2.Realms[0].KDCs = []string{l.Addr().String()}
 	cfg2.KDCTimeout = 200 * time.Millisecond
-	k2 := newContext(t, cfg2)
-	_, err = k2.GetInitCredsPassword(context.Background(), memCache(t, k2), alice, []byte(lab.alicePW), nil)
+	k2 := testmain.Context(t, cfg2)
+	_, err = k2.GetInitCredsPassword(context.Background(), testmain.MemoryCache(t, k2), alice, []byte(lab.alicePW), nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("KDCTimeout: err = %v, want context.DeadlineExceeded", err)
 	}
 }
 
 func TestCanceledContext(t *testing.T) {
-	k := newContext(t, labConfig())
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := k.GetInitCredsPassword(ctx, memCache(t, k), alice, []byte(lab.alicePW), nil)
+	_, err := k.GetInitCredsPassword(ctx, testmain.MemoryCache(t, k), alice, []byte(lab.alicePW), nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
 
 func TestTicketExpired(t *testing.T) {
-	k := newContext(t, labConfig())
-	cc := memCache(t, k)
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
+	cc := testmain.MemoryCache(t, k)
 	if _, err := k.GetInitCredsPassword(t.Context(), cc, alice, []byte(lab.alicePW),
 		&krb5.InitCredsOptions{Lifetime: 2 * time.Second}); err != nil {
 		t.Fatal(err)
@@ -339,7 +373,8 @@ func mitTool(t *testing.T, ccache string, stdin string, name string, args ...str
 }
 
 func TestFileCacheReadByMITKlist(t *testing.T) {
-	k := newContext(t, labConfig())
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
 	path := filepath.Join(t.TempDir(), "cc")
 	cc, err := k.OpenCCache("FILE:" + path)
 	if err != nil {
@@ -381,9 +416,10 @@ func TestFileCacheReadByMITKlist(t *testing.T) {
 }
 
 func TestCacheWrittenByMITKinit(t *testing.T) {
+	labtest.Need(t)
 	path := filepath.Join(t.TempDir(), "cc")
 	mitTool(t, "FILE:"+path, lab.alicePW+"\n", "kinit", alice)
-	k := newContext(t, labConfig())
+	k := testmain.Context(t, labConfig())
 	cc, err := k.OpenCCache("FILE:" + path)
 	if err != nil {
 		t.Fatal(err)
@@ -404,7 +440,8 @@ func TestCacheWrittenByMITKinit(t *testing.T) {
 }
 
 func TestDirCollection(t *testing.T) {
-	k := newContext(t, labConfig())
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
 	dir := t.TempDir()
 	cc, err := k.OpenCCache("DIR:" + dir)
 	if err != nil {
@@ -422,7 +459,8 @@ func TestDirCollection(t *testing.T) {
 }
 
 func TestKeyringCache(t *testing.T) {
-	k := newContext(t, labConfig())
+	labtest.Need(t)
+	k := testmain.Context(t, labConfig())
 	cc, err := k.OpenCCache("KEYRING:process:smbkrb-test")
 	if err != nil {
 		t.Fatal(err)
@@ -444,6 +482,8 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{Realms: []krb5.Realm{{Name: "LAB.TEST", KDCs: []string{"kdc\n}"}}}},
 		{HostRealms: []krb5.HostRealm{{Host: ".", Realm: "X"}}},
 		{Enctypes: []krb5.Enctype{3}},
+		{Concurrency: -1},
+		{Concurrency: 65},
 	} {
 		if _, err := krb5.NewContext(&cfg); err == nil {
 			t.Errorf("config %+v accepted", cfg)

@@ -8,7 +8,10 @@ import (
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/mitkdc"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // The tests share one throwaway MIT KDC (about 75 ms to start) with
@@ -33,22 +36,24 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "smbkrb-krb5-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	if labtest.Short() {
+		return m.Run() // the fast tier: no lab
 	}
-	defer os.RemoveAll(dir)
+	l, err := testmain.New("krb5", testmain.Options{})
+	if err != nil {
+		return testmain.Fail("krb5", "temporary directory", err)
+	}
+	defer l.Close()
+	dir := l.Dir
 	kdc, err := mitkdc.Start(filepath.Join(dir, "kdc"), mitkdc.Options{
 		Realm:        "MITLAB.TEST",
 		ExtraRealms:  []string{"OTHER.TEST"},
 		DomainRealms: map[string]string{".other.test": "OTHER.TEST"},
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot start the test KDC:", err)
-		return 1
+		return l.Fail("MIT KDC", err)
 	}
-	defer kdc.Close()
+	l.Defer(func() { kdc.Close() })
 	lab.kdc = kdc
 	lab.realm = kdc.Realm
 	lab.alicePW = labtool.Password()
@@ -87,8 +92,7 @@ func run(m *testing.M) int {
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
-			fmt.Fprintln(os.Stderr, "cannot set up the test KDC:", err)
-			return 1
+			return l.Fail("setting up the MIT KDC", err)
 		}
 	}
 	return m.Run()
@@ -105,26 +109,6 @@ func labConfig() *krb5.Config {
 	}
 }
 
-func newContext(t testing.TB, cfg *krb5.Config) *krb5.Context {
-	t.Helper()
-	k, err := krb5.NewContext(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.Close() })
-	return k
-}
-
-func memCache(t testing.TB, k *krb5.Context) *krb5.CCache {
-	t.Helper()
-	cc, err := k.NewMemoryCCache()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Destroy() })
-	return cc
-}
-
 func loginAlice(t testing.TB, k *krb5.Context, cc *krb5.CCache) {
 	t.Helper()
 	if _, err := k.GetInitCredsPassword(t.Context(), cc, alice, []byte(lab.alicePW), nil); err != nil {
@@ -132,10 +116,11 @@ func loginAlice(t testing.TB, k *krb5.Context, cc *krb5.CCache) {
 	}
 }
 
-// acceptor is a server context over keytab, without a replay cache.
+// acceptor is a server context over keytab, without a replay cache, in a
+// Context of the lab's configuration.
 func acceptor(t testing.TB, keytab string) *krb5.SecContext {
 	t.Helper()
-	acc, err := krb5.NewAcceptor("FILE:"+keytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
+	acc, err := testmain.Context(t, labConfig()).NewAcceptor("FILE:"+keytab, &krb5.AcceptorOptions{ReplayCache: "none:"})
 	if err != nil {
 		t.Fatal(err)
 	}

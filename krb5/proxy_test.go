@@ -18,8 +18,11 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/testca"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/kkdcp"
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // proxyConfig is a Config whose only way to the lab KDC is the proxy URL.
@@ -58,11 +61,12 @@ func startProxy(t testing.TB) (url string, ca *testca.CA, count *atomic.Int64) {
 }
 
 func TestLoginThroughOurProxy(t *testing.T) {
+	labtest.Need(t)
 	url, ca, count := startProxy(t)
-	k := newContext(t, proxyConfig(url, ca))
-	cc := memCache(t, k)
+	k := testmain.Context(t, proxyConfig(url, ca))
+	cc := testmain.MemoryCache(t, k)
 	loginAlice(t, k, cc)
-	if _, err := k.GetInitCredsKeytab(t.Context(), memCache(t, k), svcLogin, "FILE:"+lab.svcKeytab, nil); err != nil {
+	if _, err := k.GetInitCredsKeytab(t.Context(), testmain.MemoryCache(t, k), svcLogin, "FILE:"+lab.svcKeytab, nil); err != nil {
 		t.Fatal(err)
 	}
 	info, err := k.GetCredentials(t.Context(), cc, cifsSPN)
@@ -86,20 +90,21 @@ func TestLoginThroughOurProxy(t *testing.T) {
 	handshake(t, ini, acc)
 
 	// Errors keep their kind through the proxy.
-	_, err = k.GetInitCredsPassword(t.Context(), memCache(t, k), alice, []byte("wrong"), nil)
+	_, err = k.GetInitCredsPassword(t.Context(), testmain.MemoryCache(t, k), alice, []byte("wrong"), nil)
 	if !errors.Is(err, krb5.ErrPreauthFailed) {
 		t.Errorf("wrong password through the proxy: %v", err)
 	}
 }
 
 func TestProxyTLSIsVerified(t *testing.T) {
+	labtest.Need(t)
 	url, _, count := startProxy(t)
 	other, err := testca.New("some other CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := newContext(t, proxyConfig(url, other))
-	_, err = k.GetInitCredsPassword(t.Context(), memCache(t, k), alice, []byte(lab.alicePW), nil)
+	k := testmain.Context(t, proxyConfig(url, other))
+	_, err = k.GetInitCredsPassword(t.Context(), testmain.MemoryCache(t, k), alice, []byte(lab.alicePW), nil)
 	if !errors.Is(err, krb5.ErrNoKDC) || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("untrusted proxy: err = %v, want ErrNoKDC about the certificate", err)
 	}
@@ -109,11 +114,12 @@ func TestProxyTLSIsVerified(t *testing.T) {
 }
 
 func TestProxyUnknownRealm(t *testing.T) {
+	labtest.Need(t)
 	url, ca, _ := startProxy(t)
 	cfg := proxyConfig(url, ca)
 	cfg.Realms = append(cfg.Realms, krb5.Realm{Name: "OTHER.TEST", KDCs: []string{url}})
-	k := newContext(t, cfg)
-	_, err := k.GetInitCredsPassword(t.Context(), memCache(t, k), "carol@OTHER.TEST", []byte("x"), nil)
+	k := testmain.Context(t, cfg)
+	_, err := k.GetInitCredsPassword(t.Context(), testmain.MemoryCache(t, k), "carol@OTHER.TEST", []byte("x"), nil)
 	if !errors.Is(err, krb5.ErrNoKDC) || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("realm the proxy does not serve: %v", err)
 	}
@@ -122,6 +128,7 @@ func TestProxyUnknownRealm(t *testing.T) {
 // TestLoginThroughPythonKdcproxy uses python3-kdcproxy (the proxy FreeIPA
 // ships) under gunicorn with TLS as an independent MS-KKDCP peer.
 func TestLoginThroughPythonKdcproxy(t *testing.T) {
+	labtest.Need(t)
 	gunicorn, err := exec.LookPath("gunicorn")
 	if err != nil {
 		t.Fatal("gunicorn not found: install the Debian packages gunicorn and python3-kdcproxy")
@@ -185,8 +192,8 @@ func TestLoginThroughPythonKdcproxy(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	url := "https://" + addr + "/KdcProxy"
-	k := newContext(t, proxyConfig(url, ca))
-	cc := memCache(t, k)
+	k := testmain.Context(t, proxyConfig(url, ca))
+	cc := testmain.MemoryCache(t, k)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	if _, err := k.GetInitCredsPassword(ctx, cc, alice, []byte(lab.alicePW), nil); err != nil {
@@ -195,7 +202,7 @@ func TestLoginThroughPythonKdcproxy(t *testing.T) {
 	if _, err := k.GetCredentials(ctx, cc, cifsSPN); err != nil {
 		t.Fatalf("service ticket through python3-kdcproxy: %v\n%s", err, proxyLog())
 	}
-	if _, err := k.GetInitCredsPassword(ctx, memCache(t, k), alice, []byte("wrong"), nil); !errors.Is(err, krb5.ErrPreauthFailed) {
+	if _, err := k.GetInitCredsPassword(ctx, testmain.MemoryCache(t, k), alice, []byte("wrong"), nil); !errors.Is(err, krb5.ErrPreauthFailed) {
 		t.Errorf("wrong password through python3-kdcproxy: %v", err)
 	}
 }

@@ -177,25 +177,46 @@ send_hook(krb5_context ctx, void *data, const krb5_data *realm,
     return 0;
 }
 
-krb5_error_code smbkrb_init_context(const char *profile_path, uintptr_t handle,
-                                    krb5_context *out, char **errmsg) {
-    profile_t profile = NULL;
+/* context_from_profile makes *out from profile (pcode: the result of
+ * reading it) and releases profile. */
+static krb5_error_code context_from_profile(long pcode, profile_t profile,
+                                            krb5_context *out, char **errmsg) {
     krb5_error_code code;
-    long pcode;
 
     *out = NULL;
-    /* profile is copied by krb5_init_context_profile and released here. */
-    pcode = profile_init_path(profile_path, &profile);
     if (pcode) {
         *errmsg = dupstr(error_message(pcode));
         return (krb5_error_code)pcode;
     }
+    /* profile is copied by krb5_init_context_profile. */
     code = krb5_init_context_profile(profile, 0, out);
     profile_release(profile);
     if (code) {
         *errmsg = dupstr(error_message(code));
         return code;
     }
+    return 0;
+}
+
+krb5_error_code smbkrb_init_crypto_context(krb5_context *out, char **errmsg) {
+    profile_t profile = NULL;
+    long pcode;
+
+    /* An empty profile: no file is read, not even /etc/krb5.conf. */
+    pcode = profile_init(NULL, &profile);
+    return context_from_profile(pcode, profile, out, errmsg);
+}
+
+krb5_error_code smbkrb_init_context(const char *profile_path, uintptr_t handle,
+                                    krb5_context *out, char **errmsg) {
+    profile_t profile = NULL;
+    krb5_error_code code;
+    long pcode;
+
+    pcode = profile_init_path(profile_path, &profile);
+    code = context_from_profile(pcode, profile, out, errmsg);
+    if (code)
+        return code;
     krb5_set_kdc_send_hook(*out, send_hook, (void *)handle);
     return 0;
 }

@@ -44,6 +44,9 @@ void smbkrb_free_secret(void *p, size_t len);
 
 /* Context. profile_path is a colon-separated file list read in order;
  * handle is passed back to the Go send hook. Release: krb5_free_context. */
+/* A context with an empty profile, for RFC 3961 cryptography only: it
+ * reads no file and has no KDC send hook. */
+krb5_error_code smbkrb_init_crypto_context(krb5_context *out, char **errmsg);
 krb5_error_code smbkrb_init_context(const char *profile_path, uintptr_t handle,
                                     krb5_context *out, char **errmsg);
 

@@ -38,7 +38,7 @@ func newTransports(cfg *Config) (map[string]*realmTransport, error) {
 			ForceAttemptHTTP2:   true,
 		}}
 	}
-	dial := cfg.Dial
+	dial := cfg.DialContext
 	if dial == nil {
 		d := &net.Dialer{}
 		dial = d.DialContext

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // labServer is the lab DC as an SMB server: named by its FQDN, reached at
@@ -57,6 +59,7 @@ func randomBytes(n int) []byte {
 // reads it back with parallel reads, on the signed and the encrypted
 // share; the server's own copy on disk is compared too.
 func TestPutGet(t *testing.T) {
+	labtest.Need(t)
 	d := labDialer(t)
 	s := dial(t, d, labServer())
 	info := s.Info()
@@ -145,6 +148,7 @@ func TestPutGet(t *testing.T) {
 // (CREATE + READ + CLOSE compounded) and its hand-over to the streamed
 // read above that, byte for byte, on both shares.
 func TestGetSmall(t *testing.T) {
+	labtest.Need(t)
 	s := dial(t, labDialer(t), labServer())
 	for _, share := range []string{samba.ShareSigned, samba.ShareEncrypted} {
 		t.Run(share, func(t *testing.T) {
@@ -180,5 +184,49 @@ func TestGetSmall(t *testing.T) {
 				t.Errorf("get of a missing file: %v, want fs.ErrNotExist", err)
 			}
 		})
+	}
+}
+
+// TestDefaultCache dials with no CCache: the session logs in into a
+// MEMORY: cache of its own, which Close destroys; with Cache() as the
+// only credentials the dial says what is missing instead of trying.
+func TestDefaultCache(t *testing.T) {
+	labtest.Need(t)
+	k, _ := labKerberos(t)
+	d := &Dialer{Kerberos: k, Credentials: Password(lab.user+"@"+lab.dc.Realm, []byte(lab.pw))}
+	s, err := d.Dial(t.Context(), labServer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.CCache != nil {
+		t.Error("Dial changed the caller's Dialer")
+	}
+	if got := s.Info().Client; got != lab.user+"@"+lab.dc.Realm {
+		t.Errorf("client %q", got)
+	}
+	name := s.d.CCache.Name()
+	if !strings.HasPrefix(name, "MEMORY:") {
+		t.Errorf("the default cache is %s, want a MEMORY: cache", name)
+	}
+	sh := mount(t, s, samba.ShareSigned)
+	if _, err := sh.Stat(t.Context(), "."); err != nil {
+		t.Fatal(err)
+	}
+	sh.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := k.OpenCCache(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if p, err := cc.Principal(); err == nil {
+		t.Errorf("the session's cache outlived Close (principal %s)", p)
+	}
+
+	_, err = (&Dialer{Kerberos: k}).Dial(t.Context(), labServer())
+	if err == nil || !strings.Contains(err.Error(), "Dialer.CCache is nil") {
+		t.Errorf("no cache and no login: %v", err)
 	}
 }

@@ -115,6 +115,102 @@ func (cacheCredentials) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.C
 
 func (cacheCredentials) String() string { return "the tickets in the credential cache" }
 
+// FirstOf tries sources in order, as an SSH client tries its
+// authentication methods: the first whose Acquire succeeds serves the
+// dial, and when every one fails the error names each source and its
+// failure (errors.Is matches any of them). FirstOf(Keytab(p, kt),
+// Password(p, pw)) falls back to the password when the keytab is missing
+// or out of date. All sources share the Dialer's cache, so they should be
+// logins of the same client.
+func FirstOf(sources ...Credentials) Credentials { return firstOf(sources) }
+
+type firstOf []Credentials
+
+func (f firstOf) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache, spn string) error {
+	if len(f) == 0 {
+		return errors.New("FirstOf was given no credential sources")
+	}
+	var errs []error
+	for _, c := range f {
+		err := c.Acquire(ctx, k, cc, spn)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err // cancelled: the sources after it would fail alike
+		}
+		errs = append(errs, credentialsError(c, err))
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return fmt.Errorf("every credential source failed: %w", errors.Join(errs...))
+}
+
+func (f firstOf) String() string {
+	names := make([]string, len(f))
+	for i, c := range f {
+		names[i] = c.String()
+	}
+	return "the first that works of: " + strings.Join(names, "; ")
+}
+
+// RealmCredentials is the credential source, and the cache, for the
+// servers of one realm: an entry of Dialer.Realms.
+type RealmCredentials struct {
+	// Realm is the realm of the servers' service principals, such as
+	// "CONTOSO.EXAMPLE" or "KERBEROS.MICROSOFTONLINE.COM". Required.
+	Realm string
+	// Credentials fill CCache for these servers; nil means Cache().
+	Credentials Credentials
+	// CCache holds this realm's tickets; nil means the Dialer's CCache
+	// (or, if that is nil too, a fresh MEMORY: cache per Session). A cache
+	// holds the tickets of one client: an account of another realm than
+	// the Dialer's default needs a cache of its own.
+	CCache *krb5.CCache
+}
+
+// CredentialsFor returns the credential source and the cache a dial to
+// srv uses: those of the Realms entry for srv's realm, else Credentials
+// (Cache() when nil) and CCache. A nil cache means the session will make
+// its own. Diagnostics use it to say which account a server gets.
+func (d *Dialer) CredentialsFor(srv Server) (Credentials, *krb5.CCache) {
+	dd, err := d.forRealm(srv)
+	if err != nil {
+		dd = d
+	}
+	return dd.credentials(), dd.CCache
+}
+
+// forRealm returns a copy of d whose Credentials and CCache are those of
+// the Realms entry for srv's realm, or d itself when none matches.
+func (d *Dialer) forRealm(srv Server) (*Dialer, error) {
+	if len(d.Realms) == 0 {
+		return d, nil
+	}
+	if d.Kerberos == nil {
+		return d, nil // dial says what is missing
+	}
+	realm := ""
+	if name, referral := d.Kerberos.ServerPrincipal(srv.spn()); !referral {
+		realm = name[strings.LastIndexByte(name, '@')+1:]
+	}
+	for _, r := range d.Realms {
+		if r.Realm == "" {
+			return nil, errors.New("Dialer.Realms: an entry has no Realm")
+		}
+		if realm != "" && strings.EqualFold(r.Realm, realm) {
+			dd := *d
+			dd.Credentials, dd.Realms = r.Credentials, nil
+			if r.CCache != nil {
+				dd.CCache = r.CCache
+			}
+			return &dd, nil
+		}
+	}
+	return d, nil
+}
+
 // hasTicket reports whether cc holds a ticket for spn valid for
 // renewMargin more.
 func hasTicket(k *krb5.Context, cc *krb5.CCache, spn string) bool {
@@ -126,21 +222,7 @@ func hasTicket(k *krb5.Context, cc *krb5.CCache, spn string) bool {
 // any realm) and cc holds a TGT of its realm valid for renewMargin more.
 func hasTGT(cc *krb5.CCache, principal string) bool {
 	have, err := cc.Principal()
-	if err != nil || !samePrincipal(have, principal) {
-		return false
-	}
-	realm := have[strings.LastIndexByte(have, '@')+1:]
-	creds, err := cc.Credentials()
-	if err != nil {
-		return false
-	}
-	soon := time.Now().Add(renewMargin)
-	for _, c := range creds {
-		if strings.HasPrefix(c.Server, "krbtgt/"+realm+"@") && c.EndTime.After(soon) {
-			return true
-		}
-	}
-	return false
+	return err == nil && samePrincipal(have, principal) && cc.HasTGT("", time.Now().Add(renewMargin))
 }
 
 // samePrincipal compares a full principal name with a name as a user

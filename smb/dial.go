@@ -2,11 +2,13 @@ package smb
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smbkrb/smbkrb/smb/internal/smb2"
@@ -17,7 +19,7 @@ import (
 )
 
 // Dialer opens Kerberos-authenticated SMB3 sessions. Its zero value is
-// not usable: Kerberos and CCache are required. The policy is fixed where
+// not usable: Kerberos is required. The policy is fixed where
 // it matters: Kerberos only (there is no NTLM code in smbkrb), mutual
 // authentication, SMB 3.0 or later, and every message after session setup
 // signed or encrypted. A Dialer may be used by several goroutines at once and must
@@ -27,11 +29,23 @@ type Dialer struct {
 	// host-to-realm mappings, enctypes. Required.
 	Kerberos *krb5.Context
 	// CCache holds the tickets: the TGT after a login and the service
-	// tickets. Required; krb5.Context.NewMemoryCCache keeps them off disk.
+	// tickets. Nil means a fresh MEMORY: cache for each Session, which its
+	// Close destroys; give one cache (krb5.Context.NewMemoryCCache keeps
+	// it off disk) to share a login across sessions. With a nil CCache,
+	// Credentials must be able to log in: Cache() has nothing to use.
 	CCache *krb5.CCache
 	// Credentials fills CCache when it lacks what a dial needs. Nil means
-	// Cache(): use what is in CCache and never log in.
+	// Cache(): use what is in CCache and never log in. FirstOf tries
+	// several sources in order.
 	Credentials Credentials
+	// Realms chooses the credentials and the cache by the realm of the
+	// server's service principal (from Server.SPN or Server.Realm, else
+	// the Kerberos context's host-to-realm mappings): the first entry of
+	// that realm serves the dial, as Windows keeps an AD DS account and
+	// an Entra account side by side. Servers of other realms, and servers
+	// whose realm no mapping names (left to the KDC's referrals), use
+	// Credentials and CCache.
+	Realms []RealmCredentials
 	// Encrypt encrypts the whole session, whatever the server asks: every
 	// request after session setup is encrypted and every response must be.
 	// A server with no cipher in common fails the dial with ErrPolicy.
@@ -45,9 +59,9 @@ type Dialer struct {
 	// so shares that need encryption (or any share, with Encrypt) fail
 	// with ErrPolicy.
 	Ciphers []Cipher
-	// NetDial opens the TCP connection to the server; nil means a
+	// DialContext opens the TCP connection to the server; nil means a
 	// net.Dialer. Tests use it to dial from another network namespace.
-	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Transfer sets the defaults of Get and Put; see TransferOptions.
 	Transfer TransferOptions
 }
@@ -102,6 +116,9 @@ type SessionInfo struct {
 	// Client is the authenticated principal, SPN the service principal
 	// the ticket was for.
 	Client, SPN string
+	// CCache is the name of the cache the session's tickets are in: the
+	// Dialer's, or that of the Realms entry chosen for the server.
+	CCache string
 	// Ticket is the service ticket used (times, flags, enctypes).
 	Ticket krb5.CredentialInfo
 	// Dialect is the SMB dialect, such as "3.1.1".
@@ -124,8 +141,10 @@ type SessionInfo struct {
 	// server expired it or its ticket neared its end (see Session).
 	Renewals int
 	// Reconnects is how often the session was set up again on a new
-	// connection because the old one was lost.
-	Reconnects int
+	// connection because the old one was lost; Resumed how many open
+	// files then carried on by their durable handle (the others were
+	// opened again by name).
+	Reconnects, Resumed int
 }
 
 // Cipher is an SMB 3 encryption algorithm (MS-SMB2 2.2.3.1.2).
@@ -167,15 +186,18 @@ func ParseCipher(name string) (Cipher, error) {
 // Session dial again: shares are mounted again and files reopened at
 // their offsets.
 type Session struct {
-	d    Dialer // a copy, for authenticating again
-	srv  Server
-	xfer TransferOptions
-	enc  bool
+	d     Dialer // a copy, for authenticating again
+	ownCC bool   // d.CCache was made by Dial; Close destroys it
+	srv   Server
+	xfer  TransferOptions
+	enc   bool
 
 	// bg counts cleanups that go on after a cancelled operation
 	// returned (closing a file, removing a Put's temporary file); Close
 	// waits for them, each bounded by cleanupGrace.
 	bg sync.WaitGroup
+
+	clientGUID [16]byte // of every connection of the session
 
 	mu         sync.Mutex
 	c          *engineConn // the current connection and session
@@ -183,6 +205,10 @@ type Session struct {
 	closed     bool
 	renews     int
 	reconnects int
+
+	resumed atomic.Int64 // opens resumed by their durable handle
+	lmu     sync.Mutex
+	leases  map[[16]byte]*File // the leases of open Files, for their breaks
 }
 
 // engineConn is one connection and the engine's session on it.
@@ -229,6 +255,7 @@ func (s *Session) renew(ctx context.Context, gen int, err error) error {
 	if derr != nil {
 		return derr
 	}
+	c.conn.OnLeaseBreak(s.leaseBreak)
 	old := s.c
 	s.c, s.gen = c, s.gen+1
 	s.reconnects++
@@ -252,7 +279,7 @@ func (s *Session) redial(ctx context.Context) (*engineConn, error) {
 	deadline := time.Now().Add(reconnectWindow)
 	wait := reconnectFirst
 	for {
-		c, err := s.d.dial(ctx, s.srv)
+		c, err := s.d.dial(ctx, s.srv, s.clientGUID)
 		if err == nil || !unreachable(err) || time.Now().Add(wait).After(deadline) {
 			return c, err
 		}
@@ -298,11 +325,11 @@ func (s *Session) reauthLocked(ctx context.Context) error {
 	spn := s.srv.spn()
 	creds := s.d.credentials()
 	if err := creds.Acquire(ctx, s.d.Kerberos, s.d.CCache, spn); err != nil {
-		return &Error{Op: "login", Server: s.srv.Name, Err: fmt.Errorf("%v: %w", creds, err)}
+		return &Error{Op: "login", Server: s.srv.Name, Err: credentialsError(creds, err)}
 	}
 	sc, err := s.d.Kerberos.NewInitiator(ctx, s.d.CCache, spn, nil)
 	if err != nil {
-		return &Error{Op: "service ticket", Server: s.srv.Name, Err: fmt.Errorf("%s: %w", spn, err)}
+		return &Error{Op: "service ticket", Server: s.srv.Name, Err: err}
 	}
 	ini := newGSSInitiator(sc)
 	if err := c.sess.Reauthenticate(ctx, ini); err != nil {
@@ -382,6 +409,22 @@ func expired(err error) bool {
 	return err != nil && errors.Is(engineError(err), ErrSessionExpired)
 }
 
+// credentialsError names the source that failed, unless its error does:
+// FirstOf's names each of its own, and a login's krb5 error says whom it
+// logged in as and with what.
+func credentialsError(creds Credentials, err error) error {
+	switch creds.(type) {
+	case firstOf:
+		return err
+	case *PasswordCredentials, keytabCredentials:
+		var ke *krb5.Error
+		if errors.As(err, &ke) && strings.HasPrefix(ke.Op, "log in as ") {
+			return err
+		}
+	}
+	return fmt.Errorf("%v: %w", creds, err)
+}
+
 func (d *Dialer) credentials() Credentials {
 	if d.Credentials == nil {
 		return Cache()
@@ -389,9 +432,10 @@ func (d *Dialer) credentials() Credentials {
 	return d.Credentials
 }
 
-// engineConfig is what the engine offers and demands.
-func (d *Dialer) engineConfig() *smb2.Config {
-	cfg := &smb2.Config{RequireEncryption: d.Encrypt}
+// engineConfig is what the engine offers and demands, as the client
+// clientGUID.
+func (d *Dialer) engineConfig(clientGUID [16]byte) *smb2.Config {
+	cfg := &smb2.Config{RequireEncryption: d.Encrypt, ClientGUID: clientGUID}
 	for _, c := range d.Ciphers {
 		cfg.Ciphers = append(cfg.Ciphers, uint16(c))
 	}
@@ -402,21 +446,47 @@ func (d *Dialer) engineConfig() *smb2.Config {
 // the cache needs it), connects, and sets up a signed Kerberos session.
 // ctx bounds the whole dial; the session outlives it.
 func (d *Dialer) Dial(ctx context.Context, srv Server) (*Session, error) {
-	c, err := d.dial(ctx, srv)
+	d, err := d.forRealm(srv)
 	if err != nil {
+		return nil, &Error{Op: "dial", Server: srv.Name, Err: err}
+	}
+	dd := *d
+	if _, cacheOnly := d.credentials().(cacheCredentials); cacheOnly && d.CCache == nil {
+		return nil, &Error{Op: "dial", Server: srv.Name, Err: errors.New("Dialer.CCache is nil and Dialer.Credentials uses the cache only: give a cache holding tickets, or credentials that log in (Password, Keytab)")}
+	}
+	if dd.Kerberos != nil && dd.CCache == nil {
+		cc, err := dd.Kerberos.NewMemoryCCache()
+		if err != nil {
+			return nil, &Error{Op: "dial", Server: srv.Name, Err: err}
+		}
+		dd.CCache = cc
+	}
+	// One client GUID for the session's connections: its durable handles
+	// and leases belong to it.
+	var guid [16]byte
+	if _, err := rand.Read(guid[:]); err != nil {
+		return nil, &Error{Op: "dial", Server: srv.Name, Err: err}
+	}
+	c, err := dd.dial(ctx, srv, guid)
+	if err != nil {
+		if d.CCache == nil && dd.CCache != nil {
+			dd.CCache.Destroy()
+		}
 		return nil, err
 	}
-	return &Session{d: *d, srv: srv, xfer: d.Transfer.withDefaults(), enc: d.Encrypt, c: c}, nil
+	s := &Session{d: dd, ownCC: d.CCache == nil, srv: srv, xfer: d.Transfer.withDefaults(), enc: d.Encrypt, c: c, clientGUID: guid}
+	c.conn.OnLeaseBreak(s.leaseBreak)
+	return s, nil
 }
 
 // dial is Dial's work: the ticket, the connection, the session setup.
-func (d *Dialer) dial(ctx context.Context, srv Server) (*engineConn, error) {
+func (d *Dialer) dial(ctx context.Context, srv Server, clientGUID [16]byte) (*engineConn, error) {
 	start := time.Now()
 	fail := func(op string, err error) (*engineConn, error) {
 		return nil, &Error{Op: op, Server: srv.Name, Err: err}
 	}
-	if d.Kerberos == nil || d.CCache == nil {
-		return fail("dial", errors.New("Dialer.Kerberos and Dialer.CCache are required"))
+	if d.Kerberos == nil {
+		return fail("dial", errors.New("Dialer.Kerberos is required: the realms, KDCs and enctypes come from it"))
 	}
 	if srv.Name == "" {
 		return fail("dial", errors.New("Server.Name is required: the service principal comes from it"))
@@ -436,19 +506,21 @@ func (d *Dialer) dial(ctx context.Context, srv Server) (*engineConn, error) {
 	// the cache is good, and replaces what nears its end (an SMB OAuth
 	// ticket, an Entra TGT) before the server would expire the session.
 	if err := creds.Acquire(ctx, d.Kerberos, d.CCache, spn); err != nil {
-		return fail("login", fmt.Errorf("%v: %w", creds, err))
+		return fail("login", credentialsError(creds, err))
 	}
 	sc, err := d.Kerberos.NewInitiator(ctx, d.CCache, spn, nil)
 	if err != nil {
+		// krb5's error names the principal and what the KDC said.
+		e := &Error{Op: "service ticket", Server: srv.Name, Err: err}
 		if errors.Is(err, krb5.ErrPrincipalUnknown) {
-			err = principalUnknownHint(err, srv, spn)
+			e.Remedy = principalUnknownRemedy(err, spn)
 		}
-		return fail("service ticket", fmt.Errorf("%s: %w", spn, err))
+		return nil, e
 	}
 	ticketTime := time.Since(start)
 	ini := newGSSInitiator(sc)
 
-	dial := d.NetDial
+	dial := d.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
@@ -466,7 +538,7 @@ func (d *Dialer) dial(ctx context.Context, srv Server) (*engineConn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		tcp.SetReadDeadline(dl)
 	}
-	conn, err := smb2.Dial(ctx, tcp, srv.Name, d.engineConfig())
+	conn, err := smb2.Dial(ctx, tcp, srv.Name, d.engineConfig(clientGUID))
 	if err != nil {
 		ini.close()
 		return fail("negotiate", setupError(err, ini))
@@ -483,7 +555,7 @@ func (d *Dialer) dial(ctx context.Context, srv Server) (*engineConn, error) {
 	c := &engineConn{
 		conn: conn, sess: es, ini: ini,
 		info: SessionInfo{
-			Server: srv.Name, Addr: addr, Client: client, SPN: ticket.Server,
+			Server: srv.Name, Addr: addr, Client: client, SPN: ticket.Server, CCache: d.CCache.Name(),
 			Ticket: ticket, Dialect: wire.DialectName(conn.Dialect), Signing: smb3crypto.SigningName(conn.SigningAlg),
 			Cipher: cipherName(conn.Cipher), Encrypted: es.EncryptAll, SessionID: es.ID(),
 			SetupTime: time.Since(start), TicketTime: ticketTime,
@@ -495,18 +567,18 @@ func (d *Dialer) dial(ctx context.Context, srv Server) (*engineConn, error) {
 	return c, nil
 }
 
-// principalUnknownHint says what to check when the KDC does not know the
+// principalUnknownRemedy says what to do when the KDC does not know the
 // service principal: Entra explains itself in the KRB-ERROR's text.
-func principalUnknownHint(err error, srv Server, spn string) error {
-	name := strings.SplitN(spn, "@", 2)[0]
+func principalUnknownRemedy(err error, spn string) string {
+	name, _, _ := strings.Cut(spn, "@")
 	var ke *krb5.Error
 	if errors.As(err, &ke) && strings.Contains(ke.KDCText, "AADSTS700016") {
 		if strings.HasPrefix(name, "cifs/") {
-			return fmt.Errorf("%w (Microsoft Entra has no application for %s: enable Microsoft Entra Kerberos on that storage account, or check that it belongs to this tenant; an account that uses AD DS needs its own realm mapping)", err, name)
+			return "Microsoft Entra has no application for it: enable Microsoft Entra Kerberos on that storage account, or check that it belongs to this tenant; an account that uses AD DS needs its own realm mapping"
 		}
-		return fmt.Errorf("%w (Microsoft Entra matches service principals case-sensitively: use %s)", err, "cifs/"+name[strings.IndexByte(name, '/')+1:])
+		return "Microsoft Entra matches service principals case-sensitively: use " + "cifs/" + name[strings.IndexByte(name, '/')+1:]
 	}
-	return fmt.Errorf("%w (no account in the directory has this service principal: is %q the name the server is registered under? setspn -Q %s shows it on Windows; for an alias or private-link name set Server.SPN to the registered one)", err, srv.Name, name)
+	return "no account in the directory has it: use the name the server is registered under (setspn -Q shows it on Windows), or for an alias or private-link name set Server.SPN to the registered principal"
 }
 
 // setupError explains a failed negotiate or session setup.
@@ -529,6 +601,7 @@ func (s *Session) Info() SessionInfo {
 	info := s.c.info
 	info.Renewals = s.renews
 	info.Reconnects = s.reconnects
+	info.Resumed = int(s.resumed.Load())
 	return info
 }
 
@@ -548,6 +621,9 @@ func (s *Session) Close() error {
 	defer cancel()
 	err := c.sess.Logoff(ctx)
 	c.close()
+	if s.ownCC {
+		s.d.CCache.Destroy() // the session's own tickets go with it
+	}
 	if err != nil && c.conn.Err() != nil && !errors.Is(c.conn.Err(), net.ErrClosed) {
 		return nil // the connection was already gone: nothing to log off
 	}

@@ -32,9 +32,15 @@
 // the server expires the session (STATUS_NETWORK_SESSION_EXPIRED), it
 // authenticates again on the same connection and SessionId with a new
 // ticket from the Dialer's credentials, so mounted shares and open files
-// stay as they are. Only when the connection is lost does it dial again,
-// mount its shares again, reopen open files at their offsets and retry
-// the request.
+// stay as they are. Only when the connection is lost does it dial again
+// (with the same client GUID), mount its shares again and retry the
+// request; open files carry on by their durable handles (version 2, with
+// a create GUID: persistent on a continuously available share such as
+// Azure Files, elsewhere with the read and handle lease a server demands
+// for durability, under which nothing is cached and whose breaks are
+// acknowledged at once). An open the server cannot resume (it restarted)
+// is opened again by name at its offset. SessionInfo.Reconnects and
+// Resumed count both.
 //
 // Large transfers use READ and WRITE requests up to the server's maximum
 // (8 MiB on Samba) with multi-credit requests, several in flight at once;
@@ -60,7 +66,4 @@
 // (ErrPolicy, ErrAccessDenied, ErrNoShare, ...), fs.ErrNotExist,
 // fs.ErrExist, fs.ErrPermission and context errors. Status is the
 // server's NTSTATUS.
-//
-// Not yet done: durable handles (a file opened before a dropped
-// connection is reopened by name, not resumed by handle).
 package smb

@@ -18,6 +18,8 @@ import (
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
 	"github.com/smbkrb/smbkrb/internal/lab/tamper"
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // The DCs of this file, each with its own smb.conf, use 127.0.0.50-59.
@@ -82,6 +84,7 @@ func roundTrip(t *testing.T, sh *Share, name string, n int) {
 // that matter, and checks what was negotiated on both sides: the client's
 // SessionInfo and the server's smbstatus.
 func TestServerAlgorithms(t *testing.T) {
+	labtest.Need(t)
 	cases := []struct {
 		name, addr string
 		global     []string
@@ -162,6 +165,7 @@ func TestServerAlgorithms(t *testing.T) {
 // TestCipherPolicy: a client that demands AES-256-GCM against a server
 // without it gets ErrPolicy with the reason, never a weaker cipher.
 func TestCipherPolicy(t *testing.T) {
+	labtest.Need(t)
 	dc := extraDC(t, "no-aes256", "127.0.0.55", "server smb3 encryption algorithms = AES-128-GCM, AES-128-CCM")
 	d := dcDialer(t, dc, nil)
 	d.Ciphers = []Cipher{AES256GCM}
@@ -202,7 +206,7 @@ func proxied(t *testing.T) (*Dialer, *tamper.Proxy) {
 	}
 	t.Cleanup(func() { p.Close() })
 	d := labDialer(t)
-	d.NetDial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+	d.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, p.Addr())
 	}
 	return d, p
@@ -211,6 +215,7 @@ func proxied(t *testing.T) (*Dialer, *tamper.Proxy) {
 // TestTamperedResponse flips one bit of a signed READ response and of an
 // encrypted one: the read fails with ErrPolicy and returns no data.
 func TestTamperedResponse(t *testing.T) {
+	labtest.Need(t)
 	data := randomBytes(1 << 20)
 	for _, share := range []string{samba.ShareSigned, samba.ShareEncrypted} {
 		t.Run(share, func(t *testing.T) {
@@ -252,6 +257,7 @@ func TestTamperedResponse(t *testing.T) {
 // TestNoncesNeverRepeat records every encrypted frame the client sends
 // during a 64 MiB upload and download and checks their nonces.
 func TestNoncesNeverRepeat(t *testing.T) {
+	labtest.Need(t)
 	d, p := proxied(t)
 	d.Encrypt = true
 	var mu sync.Mutex
@@ -293,6 +299,7 @@ func TestNoncesNeverRepeat(t *testing.T) {
 // issue's bound; the engine sends CANCEL and does not wait for the
 // server), and the cancelled Put leaves no file under its name.
 func TestCancelMidTransfer(t *testing.T) {
+	labtest.Need(t)
 	d, p := proxied(t)
 	s := dial(t, d, labServer())
 	sh := mount(t, s, samba.ShareSigned)
@@ -373,6 +380,7 @@ func (w *funcWriter) Write(b []byte) (int, error) {
 // and of a 128 MiB get: each finishes byte-exact or fails with a clear
 // error, and a put never leaves a partial file under the target name.
 func TestRestartMidTransfer(t *testing.T) {
+	labtest.Need(t)
 	dc := extraDC(t, "restart", "127.0.0.56")
 	d := dcDialer(t, dc, nil)
 	s := dial(t, d, dcServer(dc))
@@ -438,6 +446,7 @@ func TestRestartMidTransfer(t *testing.T) {
 // connection and SessionId before the ticket ends; a file opened before
 // still reads, and the server's smbstatus shows one session, the same.
 func TestReauthSameSession(t *testing.T) {
+	labtest.Need(t)
 	// Over three minutes of waiting, beside the other tests.
 	t.Parallel()
 	d := dcDialer(t, lab.dc, &krb5.Config{TicketLifetime: 5*time.Minute + 30*time.Second})

@@ -21,7 +21,7 @@ import (
 type Error struct {
 	// Op is the step that failed: "login", "service ticket", "connect",
 	// "session setup", "mount", "open", "read", "write", "stat", "list",
-	// "mkdir", "remove", "rename".
+	// "mkdir", "remove", "rename", "chtimes".
 	Op string
 	// Server is the server name as given in Server.Name.
 	Server string
@@ -29,6 +29,12 @@ type Error struct {
 	Path string
 	// Err is the cause.
 	Err error
+	// Remedy says what to do about it, in the terms of this package's
+	// API (Server.SPN, Dialer fields), when smb knows better than the
+	// cause's own text; "" otherwise. Error appends it. A program with
+	// remedies of its own, worded for its users (flag names in a CLI),
+	// clears it before printing its own.
+	Remedy string
 }
 
 func (e *Error) Error() string {
@@ -45,6 +51,11 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": ")
 	b.WriteString(e.Err.Error())
+	if e.Remedy != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Remedy)
+		b.WriteString(")")
+	}
 	return b.String()
 }
 
@@ -79,49 +90,49 @@ type Status uint32
 
 // NTSTATUS values smb names.
 const (
-	StatusAccessDenied         Status = 0xC0000022
-	StatusLogonFailure         Status = 0xC000006D
-	StatusNoSuchFile           Status = 0xC000000F
-	StatusObjectNameInvalid    Status = 0xC0000033
-	StatusObjectNameNotFound   Status = 0xC0000034
-	StatusObjectNameCollision  Status = 0xC0000035
-	StatusObjectPathNotFound   Status = 0xC000003A
-	StatusSharingViolation     Status = 0xC0000043
-	StatusDiskFull             Status = 0xC000007F
-	StatusMediaWriteProtected  Status = 0xC00000A2
-	StatusFileIsADirectory     Status = 0xC00000BA
-	StatusBadNetworkName       Status = 0xC00000CC
-	StatusDirectoryNotEmpty    Status = 0xC0000101
-	StatusNotADirectory        Status = 0xC0000103
-	StatusUserSessionDeleted   Status = 0xC0000203
-	StatusNetworkSessionExpire Status = 0xC000035C
-	StatusMoreProcessing       Status = 0xC0000016
-	StatusAccountRestriction   Status = 0xC000006E
-	StatusTimeDifference       Status = 0xC0000133
-	StatusKDCUnknownEtype      Status = 0xC00002FB
-	StatusWrongPassword        Status = 0xC000006A
+	StatusAccessDenied          Status = 0xC0000022
+	StatusLogonFailure          Status = 0xC000006D
+	StatusNoSuchFile            Status = 0xC000000F
+	StatusObjectNameInvalid     Status = 0xC0000033
+	StatusObjectNameNotFound    Status = 0xC0000034
+	StatusObjectNameCollision   Status = 0xC0000035
+	StatusObjectPathNotFound    Status = 0xC000003A
+	StatusSharingViolation      Status = 0xC0000043
+	StatusDiskFull              Status = 0xC000007F
+	StatusMediaWriteProtected   Status = 0xC00000A2
+	StatusFileIsADirectory      Status = 0xC00000BA
+	StatusBadNetworkName        Status = 0xC00000CC
+	StatusDirectoryNotEmpty     Status = 0xC0000101
+	StatusNotADirectory         Status = 0xC0000103
+	StatusUserSessionDeleted    Status = 0xC0000203
+	StatusNetworkSessionExpired Status = 0xC000035C
+	StatusMoreProcessing        Status = 0xC0000016
+	StatusAccountRestriction    Status = 0xC000006E
+	StatusTimeDifference        Status = 0xC0000133
+	StatusKDCUnknownEtype       Status = 0xC00002FB
+	StatusWrongPassword         Status = 0xC000006A
 )
 
 var statusText = map[Status]string{
-	StatusAccessDenied:         "access denied (STATUS_ACCESS_DENIED): the user lacks the permission on the share or file, or the share is read-only",
-	StatusLogonFailure:         "the server rejected the Kerberos ticket (STATUS_LOGON_FAILURE): is the SPN registered on the server's own account, and is the server's keytab current?",
-	StatusNoSuchFile:           "no such file (STATUS_NO_SUCH_FILE)",
-	StatusObjectNameInvalid:    "invalid file name (STATUS_OBJECT_NAME_INVALID)",
-	StatusObjectNameNotFound:   "no such file or directory (STATUS_OBJECT_NAME_NOT_FOUND)",
-	StatusObjectNameCollision:  "the file already exists (STATUS_OBJECT_NAME_COLLISION)",
-	StatusObjectPathNotFound:   "a directory on the path does not exist (STATUS_OBJECT_PATH_NOT_FOUND)",
-	StatusSharingViolation:     "another client has the file open (STATUS_SHARING_VIOLATION)",
-	StatusDiskFull:             "the share is full (STATUS_DISK_FULL)",
-	StatusMediaWriteProtected:  "the share is read-only (STATUS_MEDIA_WRITE_PROTECTED)",
-	StatusFileIsADirectory:     "it is a directory (STATUS_FILE_IS_A_DIRECTORY)",
-	StatusBadNetworkName:       "the server has no share of that name (STATUS_BAD_NETWORK_NAME)",
-	StatusDirectoryNotEmpty:    "the directory is not empty (STATUS_DIRECTORY_NOT_EMPTY)",
-	StatusNotADirectory:        "not a directory (STATUS_NOT_A_DIRECTORY)",
-	StatusUserSessionDeleted:   "the server ended the session (STATUS_USER_SESSION_DELETED): dial again",
-	StatusNetworkSessionExpire: "the session's ticket expired (STATUS_NETWORK_SESSION_EXPIRED): dial again",
-	StatusAccountRestriction:   "the account may not log on here (STATUS_ACCOUNT_RESTRICTION)",
-	StatusTimeDifference:       "the clocks of client and server differ too much (STATUS_TIME_DIFFERENCE_AT_DC)",
-	StatusWrongPassword:        "wrong password (STATUS_WRONG_PASSWORD)",
+	StatusAccessDenied:          "access denied (STATUS_ACCESS_DENIED): the user lacks the permission on the share or file, or the share is read-only",
+	StatusLogonFailure:          "the server rejected the Kerberos ticket (STATUS_LOGON_FAILURE): is the SPN registered on the server's own account, and is the server's keytab current?",
+	StatusNoSuchFile:            "no such file (STATUS_NO_SUCH_FILE)",
+	StatusObjectNameInvalid:     "invalid file name (STATUS_OBJECT_NAME_INVALID)",
+	StatusObjectNameNotFound:    "no such file or directory (STATUS_OBJECT_NAME_NOT_FOUND)",
+	StatusObjectNameCollision:   "the file already exists (STATUS_OBJECT_NAME_COLLISION)",
+	StatusObjectPathNotFound:    "a directory on the path does not exist (STATUS_OBJECT_PATH_NOT_FOUND)",
+	StatusSharingViolation:      "another client has the file open (STATUS_SHARING_VIOLATION)",
+	StatusDiskFull:              "the share is full (STATUS_DISK_FULL)",
+	StatusMediaWriteProtected:   "the share is read-only (STATUS_MEDIA_WRITE_PROTECTED)",
+	StatusFileIsADirectory:      "it is a directory (STATUS_FILE_IS_A_DIRECTORY)",
+	StatusBadNetworkName:        "the server has no share of that name (STATUS_BAD_NETWORK_NAME)",
+	StatusDirectoryNotEmpty:     "the directory is not empty (STATUS_DIRECTORY_NOT_EMPTY)",
+	StatusNotADirectory:         "not a directory (STATUS_NOT_A_DIRECTORY)",
+	StatusUserSessionDeleted:    "the server ended the session (STATUS_USER_SESSION_DELETED): dial again",
+	StatusNetworkSessionExpired: "the session's ticket expired (STATUS_NETWORK_SESSION_EXPIRED): dial again",
+	StatusAccountRestriction:    "the account may not log on here (STATUS_ACCOUNT_RESTRICTION)",
+	StatusTimeDifference:        "the clocks of client and server differ too much (STATUS_TIME_DIFFERENCE_AT_DC)",
+	StatusWrongPassword:         "wrong password (STATUS_WRONG_PASSWORD)",
 }
 
 func (s Status) Error() string {
@@ -145,7 +156,7 @@ func (s Status) Is(target error) bool {
 	case ErrNoShare:
 		return s == StatusBadNetworkName
 	case ErrSessionExpired:
-		return s == StatusUserSessionDeleted || s == StatusNetworkSessionExpire
+		return s == StatusUserSessionDeleted || s == StatusNetworkSessionExpired
 	case krb5.ErrClockSkew:
 		return s == StatusTimeDifference
 	}

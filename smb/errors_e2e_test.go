@@ -18,11 +18,14 @@ import (
 
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // TestLoginErrors: each failure is an *Error naming the step, matching the
 // krb5 sentinel, in words a user can act on.
 func TestLoginErrors(t *testing.T) {
+	labtest.Need(t)
 	cases := []struct {
 		name   string
 		creds  Credentials
@@ -79,6 +82,7 @@ func opOf(e *Error) string {
 // also on a share the server would only sign; the traffic really is sealed
 // on the wire, and the server says so.
 func TestEncryptionPolicy(t *testing.T) {
+	labtest.Need(t)
 	d := labDialer(t)
 	d.Encrypt = true
 	s := dial(t, d, labServer())
@@ -109,6 +113,7 @@ func TestEncryptionPolicy(t *testing.T) {
 // TestReadOnlyShare: a write fails with a permission error and nothing
 // appears on the share, not even a temporary file.
 func TestReadOnlyShare(t *testing.T) {
+	labtest.Need(t)
 	s := dial(t, labDialer(t), labServer())
 	sh := mount(t, s, samba.ShareReadOnly)
 	dir := lab.dc.ShareDir(samba.ShareReadOnly)
@@ -151,12 +156,13 @@ func (c *cutReader) Read(p []byte) (int, error) {
 // the target keeps its old content (or stays absent), and nothing partial
 // appears under its name.
 func TestInterruptedUpload(t *testing.T) {
+	labtest.Need(t)
 	for _, target := range []string{"fresh.bin", "existing.bin"} {
 		t.Run(target, func(t *testing.T) {
 			d := labDialer(t)
 			var mu sync.Mutex
 			var conn net.Conn
-			d.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			d.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 				mu.Lock()
 				conn = c
@@ -203,6 +209,7 @@ func TestInterruptedUpload(t *testing.T) {
 
 // TestFS runs io/fs's own conformance test on a share.
 func TestFS(t *testing.T) {
+	labtest.Need(t)
 	s := dial(t, labDialer(t), labServer())
 	sh := mount(t, s, samba.ShareEncrypted)
 	ctx := t.Context()
@@ -255,6 +262,7 @@ func (c *cancelReader) Read(p []byte) (int, error) {
 // removes its temporary file in the background (the connection is alive,
 // so once that ends nothing at all may remain).
 func TestCancelledUpload(t *testing.T) {
+	labtest.Need(t)
 	s := dial(t, labDialer(t), labServer())
 	sh := mount(t, s, samba.ShareSigned)
 	dir := lab.dc.ShareDir(samba.ShareSigned)

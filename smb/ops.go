@@ -32,7 +32,7 @@ func infoOf(name string, attrs uint32, size uint64, mtime uint64) *info {
 	if attrs&wire.AttrReadOnly != 0 {
 		mode &^= 0o222
 	}
-	return &info{name: name, size: int64(size), mode: mode, mtime: wire.FiletimeToTime(mtime)}
+	return &info{name: name, size: int64(size), mode: mode, mtime: wire.FiletimeToTime(mtime), attrs: FileAttributes(attrs)}
 }
 
 // stat describes name in one compounded round trip.
@@ -144,17 +144,46 @@ func rename(ctx context.Context, t *smb2.Tree, oldname, newname string) error {
 	return t.Close(ctx, r.FileID)
 }
 
-// openFlags opens name for File: os.O_RDONLY, or a write mode with
-// O_CREATE, O_EXCL and O_TRUNC as os.OpenFile takes them.
-func openFlags(ctx context.Context, t *smb2.Tree, name string, flag int) (wire.FileID, error) {
-	if flag == os.O_RDONLY {
-		r, err := open(ctx, t, name, wire.FileReadData|wire.FileReadAttributes, wire.FileOpen, 0)
-		if err != nil {
-			return wire.FileID{}, err
-		}
-		return r.FileID, nil
+// chtimes sets name's last write (and, unless zero, last access) time.
+func chtimes(ctx context.Context, t *smb2.Tree, name string, atime, mtime time.Time) error {
+	r, err := open(ctx, t, name, wire.FileWriteAttributes|wire.FileReadAttributes, wire.FileOpen, 0)
+	if err != nil {
+		return err
 	}
-	disp := uint32(wire.FileOpen)
+	// Zero leaves a time (and the attributes) as they are (MS-FSCC 2.4.7).
+	info := wire.FileBasicInfo{LastWriteTime: wire.TimeToFiletime(mtime)}
+	if !atime.IsZero() {
+		info.LastAccessTime = wire.TimeToFiletime(atime)
+	}
+	if err := t.SetInfo(ctx, r.FileID, wire.InfoTypeFile, wire.FileBasicInformation, info.Marshal()); err != nil {
+		closeQuietly(t, r.FileID)
+		return err
+	}
+	return t.Close(ctx, r.FileID)
+}
+
+// openFile opens name for File with the given create contexts; extra is
+// added to the access that flag asks for.
+func openFile(ctx context.Context, t *smb2.Tree, name string, flag int, extra uint32, ctxs []wire.CreateContext) (*wire.CreateResponse, error) {
+	access, disp, options := fileOpenMode(flag)
+	req := createRequest(name, access|extra, disp, options)
+	req.Contexts = ctxs
+	for _, c := range ctxs {
+		if c.Name == wire.ContextRequestLease {
+			req.OplockLevel = wire.OplockLease
+		}
+	}
+	return t.Create(ctx, req)
+}
+
+// fileOpenMode is the access, disposition and options of a File opened
+// with flag: os.O_RDONLY, or a write mode with O_CREATE, O_EXCL and
+// O_TRUNC as os.OpenFile has them.
+func fileOpenMode(flag int) (access, disp, options uint32) {
+	if flag == os.O_RDONLY {
+		return wire.FileReadData | wire.FileReadAttributes, wire.FileOpen, 0
+	}
+	disp = wire.FileOpen
 	switch {
 	case flag&os.O_CREATE != 0 && flag&os.O_EXCL != 0:
 		disp = wire.FileCreate
@@ -165,15 +194,11 @@ func openFlags(ctx context.Context, t *smb2.Tree, name string, flag int) (wire.F
 	case flag&os.O_TRUNC != 0:
 		disp = wire.FileOverwrite
 	}
-	access := uint32(wire.FileWriteData | wire.FileReadAttributes | wire.FileWriteAttributes)
+	access = wire.FileWriteData | wire.FileReadAttributes | wire.FileWriteAttributes
 	if flag&os.O_RDWR != 0 {
 		access |= wire.FileReadData
 	}
-	r, err := open(ctx, t, name, access, disp, wire.OptNonDirectoryFile)
-	if err != nil {
-		return wire.FileID{}, err
-	}
-	return r.FileID, nil
+	return access, disp, wire.OptNonDirectoryFile
 }
 
 // fileStat describes an open file.

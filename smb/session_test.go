@@ -3,11 +3,9 @@ package smb
 import (
 	"bytes"
 	"crypto/rand"
-	"fmt"
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,7 +15,10 @@ import (
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // The loopback addresses of this package's DCs; other test packages, which
@@ -44,46 +45,34 @@ var lab struct {
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	fail := func(what string, err error) int {
-		fmt.Fprintf(os.Stderr, "smb tests: %s: %v\n", what, err)
-		return 1
+	if labtest.Short() {
+		return m.Run() // the fast tier: no lab
 	}
-	dir, err := os.MkdirTemp("", "smbkrb-smb-test-")
+	l, err := testmain.New("smb", testmain.Options{})
 	if err != nil {
-		return fail("temporary directory", err)
+		return testmain.Fail("smb", "temporary directory", err)
 	}
-	lab.dir = dir
-	defer os.RemoveAll(dir)
-	defer samba.CleanupTemplates()
-	ns, err := netns.New(netns.Options{BlockPorts: []int{88}})
+	defer l.Close()
+	lab.dir = l.Dir
+	if lab.ns, err = l.Namespace(); err != nil {
+		return l.Fail("lab", err)
+	}
+	lab.user, lab.pw = "smbuser", labtool.Password()
+	users := map[string]string{lab.user: lab.pw}
+	dcs, err := l.DCs(
+		testmain.DC{Name: "dc1", Options: samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: labAddr, ExtraAddrs: []string{lab.ns.HostAddr}}, Users: users},
+		testmain.DC{Name: "aadds", Options: samba.Options{Realm: "AADDS.TEST", Domain: "AADDS", HostName: "dc1", Addr: aaddsAddr}, Users: users},
+	)
 	if err != nil {
-		return fail("client network namespace", err)
+		return l.Fail("lab", err)
 	}
-	defer ns.Close()
-	dc, err := samba.Start(filepath.Join(dir, "dc1"), samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: labAddr, ExtraAddrs: []string{ns.HostAddr}})
+	lab.dc, lab.aadds = dcs[0], dcs[1]
+	proxy, err := kdcproxy.Start(net.JoinHostPort(lab.ns.HostAddr, "0"), map[string][]string{lab.dc.Realm: {net.JoinHostPort(lab.dc.Addr, "88")}})
 	if err != nil {
-		return fail("Samba DC of LAB.TEST", err)
+		return l.Fail("KDC proxy", err)
 	}
-	defer dc.Close()
-	lab.dc, lab.ns, lab.user, lab.pw = dc, ns, "smbuser", labtool.Password()
-	if err := dc.AddUser(lab.user, lab.pw); err != nil {
-		return fail("test user", err)
-	}
-	proxy, err := kdcproxy.Start(net.JoinHostPort(ns.HostAddr, "0"), map[string][]string{dc.Realm: {net.JoinHostPort(dc.Addr, "88")}})
-	if err != nil {
-		return fail("KDC proxy", err)
-	}
-	defer proxy.Close()
+	l.Defer(func() { proxy.Close() })
 	lab.proxy = proxy
-	aadds, err := samba.Start(filepath.Join(dir, "aadds"), samba.Options{Realm: "AADDS.TEST", Domain: "AADDS", HostName: "dc1", Addr: aaddsAddr})
-	if err != nil {
-		return fail("Samba DC of AADDS.TEST", err)
-	}
-	defer aadds.Close()
-	lab.aadds = aadds
-	if err := aadds.AddUser(lab.user, lab.pw); err != nil {
-		return fail("test user in AADDS.TEST", err)
-	}
 	return m.Run()
 }
 
@@ -125,6 +114,7 @@ func dcKerberos(t *testing.T, dc *samba.DC, cfg *krb5.Config) (*krb5.Context, *k
 // I/O on the signed and the encrypted share proves the derived keys are
 // right.
 func TestKerberosSessionAgainstSamba(t *testing.T) {
+	labtest.Need(t)
 	k, cc := labKerberos(t)
 	if _, err := k.GetInitCredsPassword(t.Context(), cc, lab.user+"@"+lab.dc.Realm, []byte(lab.pw), nil); err != nil {
 		t.Fatal(err)
@@ -161,20 +151,21 @@ func TestKerberosSessionAgainstSamba(t *testing.T) {
 			}
 			data := make([]byte, 3<<20+17)
 			rand.Read(data)
-			fid, err := openFlags(t.Context(), tree, "probe.bin", os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+			r, err := openFile(t.Context(), tree, "probe.bin", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			fid := r.FileID
 			if n, err := writeFull(t.Context(), tree, fid, data, 0); err != nil || n != len(data) {
 				t.Fatalf("write: %d, %v", n, err)
 			}
 			if err := tree.Close(t.Context(), fid); err != nil {
 				t.Fatal(err)
 			}
-			fid, err = openFlags(t.Context(), tree, "probe.bin", os.O_RDONLY)
-			if err != nil {
+			if r, err = openFile(t.Context(), tree, "probe.bin", os.O_RDONLY, 0, nil); err != nil {
 				t.Fatal(err)
 			}
+			fid = r.FileID
 			got := make([]byte, len(data)+100)
 			n, err := readFull(t.Context(), tree, fid, got, 0)
 			if err != io.EOF || n != len(data) || !bytes.Equal(got[:n], data) {

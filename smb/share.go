@@ -211,6 +211,17 @@ func (sh *Share) Rename(ctx context.Context, oldname, newname string) error {
 	return sh.fail("rename", oldname+" -> "+newname, sh.do(ctx, func(t *smb2.Tree) error { return rename(ctx, t, oldname, newname) }))
 }
 
+// Chtimes sets the last write time of name to mtime, and its last access
+// time to atime unless atime is zero, as os.Chtimes does locally. The
+// server keeps 100-nanosecond units.
+func (sh *Share) Chtimes(ctx context.Context, name string, atime, mtime time.Time) error {
+	name = clean(name)
+	if mtime.IsZero() {
+		return sh.fail("chtimes", name, errors.New("no modification time given"))
+	}
+	return sh.fail("chtimes", name, sh.do(ctx, func(t *smb2.Tree) error { return chtimes(ctx, t, name, atime, mtime) }))
+}
+
 // Open opens a file for reading. The file's reads use ctx; cancel it to
 // abort them.
 func (sh *Share) Open(ctx context.Context, name string) (*File, error) {
@@ -249,23 +260,30 @@ type File struct {
 	name string
 	ctx  context.Context
 	flag int
+	// access is added to what flag asks for: Put's temporary file asks
+	// for DELETE, to be renamed into place through its own open.
+	access uint32
 
 	mu     sync.Mutex
 	t      *smb2.Tree  // the tree of the open, on the connection of generation gen
 	fid    wire.FileID // the open
 	gen    int
-	pos    int64      // the offset of the next Read
-	reopen sync.Mutex // one reopening at a time
+	pos    int64        // the offset of the next Read
+	dur    durableState // how to resume the open after a lost connection
+	reopen sync.Mutex   // one reopening at a time
 }
 
 // open opens the file on the share's current connection.
 func (f *File) open() error {
 	var tree *smb2.Tree
 	var fid wire.FileID
-	err := f.sh.do(f.ctx, func(t *smb2.Tree) (err error) {
-		fid, err = openFlags(f.ctx, t, f.name, f.flag)
-		tree = t
-		return err
+	err := f.sh.do(f.ctx, func(t *smb2.Tree) error {
+		r, err := f.create(f.ctx, t)
+		if err != nil {
+			return err
+		}
+		fid, tree = r.FileID, t
+		return nil
 	})
 	if err != nil {
 		return err
@@ -461,6 +479,11 @@ func (f *File) Close() error {
 // the file's context ends).
 func (f *File) closeWithin(d time.Duration) error {
 	t, fid, gen := f.handle()
+	f.mu.Lock()
+	lease := f.dur.leaseKey
+	f.dur = durableState{}
+	f.mu.Unlock()
+	f.sh.sess.forgetLease(lease)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(f.ctx), d)
 	defer cancel()
 	if f.ctx.Err() == nil {
@@ -481,12 +504,17 @@ func (f *File) closeWithin(d time.Duration) error {
 	return f.sh.fail("close", f.name, err)
 }
 
+// FileAttributes are a file's FILE_ATTRIBUTE_* flags (MS-FSCC 2.6):
+// the Sys() of the fs.FileInfo values this package returns.
+type FileAttributes uint32
+
 // info is a fs.FileInfo of the package's own.
 type info struct {
 	name  string
 	size  int64
 	mode  fs.FileMode
 	mtime time.Time
+	attrs FileAttributes
 }
 
 func (i *info) Name() string       { return i.name }
@@ -494,4 +522,6 @@ func (i *info) Size() int64        { return i.size }
 func (i *info) Mode() fs.FileMode  { return i.mode }
 func (i *info) ModTime() time.Time { return i.mtime }
 func (i *info) IsDir() bool        { return i.mode.IsDir() }
-func (i *info) Sys() any           { return nil }
+
+// Sys returns the file's FileAttributes.
+func (i *info) Sys() any { return i.attrs }

@@ -70,6 +70,9 @@ type PutOptions struct {
 	// Size is the number of bytes r will give, for Progress; 0 means ask
 	// r (a Len method, or Stat of a regular file), else unknown.
 	Size int64
+	// ModTime, if set, is the modification time name is given (the zero
+	// value leaves it to the server: the time of the last write).
+	ModTime time.Time
 }
 
 // progress serializes Progress calls and counts bytes.
@@ -125,7 +128,11 @@ func (sh *Share) Get(ctx context.Context, name string, w io.Writer, opts *Transf
 		return 0, err
 	}
 	defer f.Close()
-	return sh.copyOut(f, 0, w, o)
+	n, err := sh.copyOut(f, 0, w, o)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return n, sh.fail("read", clean(name), ctx.Err()) // as in Put
+	}
+	return n, err
 }
 
 // smallFile is the size up to which Get reads a file in one round trip.
@@ -276,6 +283,9 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 		}
 	}()
 	ef := &File{sh: sh, name: target, ctx: fctx, flag: flags}
+	if !o.InPlace {
+		ef.access = wire.AccessDelete // renamed into place through this open
+	}
 	if err := ef.open(); err != nil {
 		return 0, sh.fail("write", name, err)
 	}
@@ -305,23 +315,50 @@ func (sh *Share) Put(ctx context.Context, name string, r io.Reader, opts *PutOpt
 		} else {
 			cleanup()
 		}
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			// The deadline or the cancellation is the cause, also for a
+			// request in flight beside the one whose write the deadline
+			// cut: it sees the lost connection.
+			return n, sh.fail("write", name, ctx.Err())
+		}
 		var e *Error
 		if errors.As(err, &e) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return n, err
 		}
 		return n, sh.fail("write", name, err)
 	}
-	if err := ef.Close(); err != nil {
-		cleanup()
-		return n, sh.fail("write", name, err)
+	// The modification time and the rename go through the open itself,
+	// before its close: no second open, and the server keeps a write time
+	// set explicitly on the handle (MS-FSA 2.1.5.14.2).
+	if !o.ModTime.IsZero() {
+		info := wire.FileBasicInfo{LastWriteTime: wire.TimeToFiletime(o.ModTime)}
+		if err := ef.setInfo(ctx, wire.FileBasicInformation, info.Marshal()); err != nil {
+			cleanup()
+			return n, sh.fail("write", name, err)
+		}
 	}
 	if !o.InPlace {
-		if err := sh.do(ctx, func(t *smb2.Tree) error { return rename(ctx, t, target, name) }); err != nil {
+		buf := wire.MarshalRenameInfo(true, wireName(name))
+		if err := ef.setInfo(ctx, wire.FileRenameInformation, buf); err != nil {
 			cleanup()
 			return n, sh.fail("rename", target+" -> "+name, err)
 		}
+		ef.mu.Lock()
+		ef.name = name // a reopen after a lost connection finds it there
+		ef.mu.Unlock()
+	}
+	if err := ef.Close(); err != nil {
+		// Every byte is in name already; only the close failed.
+		return n, sh.fail("write", name, err)
 	}
 	return n, nil
+}
+
+// setInfo sets a FileInformation class on the open.
+func (f *File) setInfo(ctx context.Context, class uint8, buf []byte) error {
+	return f.retryCtx(ctx, func(t *smb2.Tree, fid wire.FileID) error {
+		return t.SetInfo(ctx, fid, wire.InfoTypeFile, class, buf)
+	})
 }
 
 // writerFunc adapts a function to writerAt.

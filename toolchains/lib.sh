@@ -284,6 +284,47 @@ go_build() {
   log "go build $kind $goarch: $((SECONDS - begin)) s, $(stat -c %s "$out") bytes"
 }
 
+# lib_build DIR GOARCH GOARM CC: builds the C library for the target
+# against the static MIT build (cgo_flags ... static must have run):
+#   DIR/libsmbkrb.a   the Go code, cgo's C and MIT's client libraries in
+#                     one archive: a program links it with -lpthread
+#                     -lresolv and nothing else
+#   DIR/smbkrb.h      the header (libsmbkrb/include)
+#   DIR/smbkrb_test   the C test program (libsmbkrb/test), linked
+#                     statically, for toolchains/crosstest
+lib_build() {
+  local dir=$1 goarch=$2 goarm=$3 cc=$4
+  local ar=${cc%gcc}ar
+  need "$ar" "binutils for $cc"
+  local tmp=$dir/.lib
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  log "go build -buildmode=c-archive $goarch${goarm:+ GOARM=$goarm} -> $dir/libsmbkrb.a"
+  local begin=$SECONDS
+  (cd "$ROOT/libsmbkrb" && CGO_ENABLED=1 GOOS=linux GOARCH="$goarch" GOARM="$goarm" CC="$cc" \
+    go build -trimpath -buildmode=c-archive -ldflags "-s -w" -o "$tmp/go.a" . 2>"$tmp/build.log") ||
+    { cat "$tmp/build.log" >&2; die "go build -buildmode=c-archive failed"; }
+  # One archive: ar's MRI script merges the Go archive and MIT's. The
+  # libraries are copied to plain names first (MRI scripts read '+', as
+  # in Debian's version numbers, as a line continuation).
+  local mri="create libsmbkrb.a"$'\n'"addlib go.a"$'\n'
+  local l
+  for l in gssapi_krb5 krb5 k5crypto com_err krb5support; do
+    cp "$MIT_PREFIX/usr/lib/lib$l.a" "$tmp/mit-$l.a"
+    mri+="addlib mit-$l.a"$'\n'
+  done
+  mri+="save"$'\n'"end"$'\n'
+  (cd "$tmp" && printf '%s' "$mri" | "$ar" -M) || die "$ar -M could not merge the archives"
+  mv "$tmp/libsmbkrb.a" "$dir/libsmbkrb.a"
+  cp "$ROOT/libsmbkrb/include/smbkrb.h" "$dir/smbkrb.h"
+  rm -rf "$tmp"
+  log "C library $goarch: $((SECONDS - begin)) s, libsmbkrb.a $(stat -c %s "$dir/libsmbkrb.a") bytes"
+  "$cc" -std=c99 -Wall -Wextra -Werror -pedantic -O2 -static -I"$dir" -o "$dir/smbkrb_test" \
+    "$ROOT/libsmbkrb/test/smbkrb_test.c" "$dir/libsmbkrb.a" -lpthread -lresolv 2>"$dir/smbkrb_test.log" ||
+    { cat "$dir/smbkrb_test.log" >&2; die "the C test program did not build against libsmbkrb.a"; }
+  "${cc%gcc}strip" "$dir/smbkrb_test"
+}
+
 # describe BIN: one line for BUILDINFO: size and what it needs at run time.
 describe() {
   local bin=$1 needed interp
@@ -324,7 +365,11 @@ build_target() {
         ( cgo_flags "$MIT_PREFIX" "$triplet" static; go_build "$dir/smbkrb-static" "$goarch" "$goarm" "$cc" static )
         echo "static MIT krb5 $MIT_VERSION (${MIT_STATIC_FLAGS[*]}), built in $(cat "$(dirname "$MIT_PREFIX")/build-seconds") s" >"$dir/smbkrb-static.mit"
         ;;
-      *) die "unknown build kind $kind (dynamic or static)" ;;
+      lib)
+        mit_static "$target" "$triplet" "$cc"
+        ( cgo_flags "$MIT_PREFIX" "$triplet" static; lib_build "$dir" "$goarch" "$goarm" "$cc" )
+        ;;
+      *) die "unknown build kind $kind (dynamic, static or lib)" ;;
     esac
   done
   {
@@ -336,6 +381,10 @@ build_target() {
       describe "$bin"
       [ ! -f "$bin.mit" ] || cat "$bin.mit"
     done
+    if [ -f "$dir/libsmbkrb.a" ]; then
+      echo "libsmbkrb.a $(stat -c %s "$dir/libsmbkrb.a") bytes (Go, cgo and static MIT krb5; link with -lpthread -lresolv)"
+      describe "$dir/smbkrb_test"
+    fi
   } >"$dir/BUILDINFO"
   cat "$dir/BUILDINFO" >&2
 }

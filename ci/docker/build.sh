@@ -2,9 +2,10 @@
 # Builds a Dockerfile of the project with podman on a machine with no
 # container registry; by default the CI image (what `make docker-image`
 # runs, as root):
-#   ci/docker/build.sh [DOCKERFILE TAG [OUTPUT_DIR]]
-# e.g. ci/docker/build.sh toolchains/linux-arm64/Dockerfile \
-#        localhost/smbkrb-linux-arm64 build/cross
+#   ci/docker/build.sh [DOCKERFILE TAG [OUTPUT_DIR [NAME=VALUE...]]]
+# e.g. ci/docker/build.sh toolchains/Dockerfile \
+#        localhost/smbkrb-linux-arm64 build/cross TARGET=linux-arm64
+# (each NAME=VALUE is a --build-arg).
 # It makes the two images the Dockerfiles start from:
 #   - BASE_IMAGE: Debian 12 from debootstrap --variant=minbase bookworm
 #     (the rootfs tarball cached in .cache/docker), podman import'ed as
@@ -22,6 +23,8 @@ export PATH="/usr/local/go/bin:$PATH"
 DOCKERFILE=${1:-ci/docker/Dockerfile}
 TAG=${2:-${SMBKRB_CI_IMAGE:-localhost/smbkrb-ci:latest}}
 OUTPUT=${3:-}
+shift $(($# < 3 ? $# : 3))
+BUILD_ARGS=("$@")
 for tool in podman runc debootstrap go; do
   command -v "$tool" >/dev/null || { echo "docker-image: $tool not found (bash .ci/install-deps --container installs podman, runc and debootstrap)" >&2; exit 1; }
 done
@@ -76,6 +79,12 @@ if [ -n "${SSL_CERT_FILE:-}" ] && [ -r "$SSL_CERT_FILE" ]; then
   args+=(-v "$(realpath "$SSL_CERT_FILE"):/run/smbkrb-build-ca.pem:ro" --build-arg SSL_CERT_FILE=/run/smbkrb-build-ca.pem)
 fi
 [ -z "$OUTPUT" ] || args+=(--output "type=local,dest=$OUTPUT")
+for a in "${BUILD_ARGS[@]}"; do
+  case "$a" in
+    *=*) args+=(--build-arg "$a") ;;
+    *) echo "docker-image: $a: build arguments are NAME=VALUE" >&2; exit 2 ;;
+  esac
+done
 build=$SECONDS
 podman build "${args[@]}" "$ctx"
 echo "docker-image: podman build of $DOCKERFILE took $((SECONDS - build)) s"

@@ -11,10 +11,12 @@
 //
 // # Commands
 //
-//	ls [-l] [--json] //server/share[/dir]        list a directory, or describe one file
+//	ls [-l] [-R] [--json] //server/share[/dir]   list a directory (-R: everything below it), or describe one file
 //	stat [--json] //server/share/path            describe a file or directory
 //	get //server/share/path [LOCAL|-]            download a file
+//	get -r //server/share/dir [LOCAL]            download a directory tree
 //	put [--in-place] LOCAL|- //server/share/path upload a file
+//	put -r LOCAL //server/share/dir              upload a directory tree
 //	rm //server/share/path                       remove a file or an empty directory
 //	mkdir [-p] //server/share/dir                make a directory (-p: and its parents)
 //	mv //server/share/from //server/share/to     rename or move within one share
@@ -26,6 +28,7 @@
 //	entra status [--json]                        show the device and the sign-in
 //	entra logout                                 forget the sign-in
 //	entra unregister [--local]                   delete the device from the directory and here
+//	doctor [--json] [//server/share]             check what the file commands need, step by step
 //	help [COMMAND|TOPIC]                         this manual, a command's flags, or one topic
 //	version                                      print the version
 //
@@ -41,6 +44,37 @@
 // renamed over it when complete. When the remote path is a directory (or
 // ends in "/"), put writes the local file's base name into it. mv into an
 // existing directory moves the file into it. ls of a file shows that file.
+//
+// get -r and put -r copy a directory and everything below it, several
+// files at once on one session (--files N, default 8), each file through a
+// temporary name renamed into place, with its modification time kept.
+// get -r writes into LOCAL (default: the directory's name), made if
+// missing; put -r into the remote directory, made if missing. --update
+// skips files whose copy has the same size and modification time, so a
+// rerun after an interruption moves only what is missing; --dry-run says
+// what would be copied. A file that fails is reported and does not stop
+// the others; the summary (files, bytes, time, rate, skipped, failed) ends
+// on standard error, or as JSON on standard output with --json, and the
+// exit code is non-zero when a file failed. Symbolic links and other
+// entries that are not files or directories are skipped with a message.
+//
+// doctor checks, in order, and prints each step as OK, FAIL (with a line
+// "try: WHAT TO DO") or SKIP: the configuration file and that others
+// cannot write it; the Kerberos settings; with an Entra tenant, the
+// tenant's metadata and its KDC proxy; the realm of the server's service
+// principal, which mapping chose it, and that the realm has a KDC; each
+// KDC of that realm, reached the way smbkrb reaches it (TCP, or the KDC
+// proxy over TLS against --ca) with a probe AS-REQ whose KRB-ERROR gives
+// the KDC's clock, and the difference from this machine's; the server's
+// port 445 (the name resolved, or --addr); the credentials: the cache's
+// ticket-granting tickets, or for Entra the device registration and the
+// saved sign-in, or for SMB OAuth an access token (skipped with --user,
+// whose login comes next); then a real login as a file command makes it,
+// the service ticket (unknown SPN, Entra's AADSTS700016), the SMB session
+// (dialect, signing, cipher) and the tree connect. Its exit code is that
+// of the first failure; --json prints {"server", "checks": [{"name",
+// "status", "detail", "try"}], "exit"}. Without //server/share it checks
+// the settings, the KDCs and the credentials.
 //
 // get and put show a progress bar (bytes, percent, rate) on standard
 // error when it is a terminal, unless -q. They run until done or
@@ -93,6 +127,11 @@
 //	--chunk SIZE          request size: 65536, 256KiB, 1MiB (default 4MiB)
 //	-q, --quiet           no progress bar
 //	--in-place            put only: write straight into the target
+//	-r                    get and put: a directory tree
+//	--files N             -r: files copied at once (default 8)
+//	--update              -r: skip files whose copy has the same size and modification time
+//	--dry-run             -r: say what would be copied, copy nothing
+//	--json                -r: the summary as JSON
 //
 // Microsoft Entra (see 'smbkrb help entra-kerberos'):
 //
@@ -243,7 +282,11 @@
 // ls prints names, directories with a trailing "/"; ls -l adds mode, size
 // and modification time; ls --json prints an array of objects
 // {"name", "size", "mode", "dir", "mtime"} (mode as in "-rw-r--r--", mtime
-// in RFC 3339). stat --json prints one such object with "path" too.
+// in RFC 3339). stat --json prints one such object with "path" too, and
+// ls -R --json one per entry below the directory, "path" relative to it.
+// get -r --json and put -r --json print {"from", "to", "files", "bytes",
+// "skipped", "failed", "dirs", "seconds", "bytes_per_second", "failures":
+// [{"path", "error"}]} ("dry_run": true with --dry-run).
 // klist --json prints {"cache", "principal", "tickets": [{"server",
 // "client", "start", "end", "renew_till", "key_enctype", "ticket_enctype",
 // "flags", "expired"}]}, times in RFC 3339, renew_till null when the

@@ -101,30 +101,18 @@ func (a *app) addEntraRealm(ctx context.Context, cmd string, o *options, cfg *kr
 	if err != nil {
 		return err
 	}
-	have := false
-	for _, r := range cfg.Realms {
-		have = have || r.Name == entra.KerberosRealm
-	}
-	if !have {
-		tctx, cancel := context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-		realm, err := c.Realm(tctx)
-		if err != nil {
-			return err
-		}
-		cfg.Realms = append(cfg.Realms, realm)
-	}
-	cfg.HostRealms = entra.HostRealms(nil, cfg.HostRealms...)
-	return nil
+	tctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	return c.AddRealm(tctx, cfg)
 }
 
 // entraSession loads the device identity and the saved sign-in.
-func (a *app) entraSession(o *options) (*entra.Session, string, error) {
+func (a *app) entraSession(o *options) (*entra.SignIn, string, error) {
 	dir, d, err := o.entraDevice()
 	if err != nil {
 		return nil, dir, err
 	}
-	s, err := entra.LoadSession(dir, d)
+	s, err := entra.LoadSignIn(dir, d)
 	return s, dir, err
 }
 
@@ -257,7 +245,7 @@ func (a *app) entraLogin(ctx context.Context, o *options, user string) error {
 		return err
 	}
 	defer k.Close()
-	var s *entra.Session
+	var s *entra.SignIn
 	if o.deviceCode {
 		res, err := a.deviceCode(ctx, c)
 		if err != nil {
@@ -266,14 +254,14 @@ func (a *app) entraLogin(ctx context.Context, o *options, user string) error {
 		a.what = "entra login " + res.User
 		tctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
-		s, err = c.SignInRefreshToken(tctx, k, d, res.RefreshToken)
+		s, err = c.SignInRefreshToken(tctx, d, res.RefreshToken)
 		if err != nil {
 			return err
 		}
 	} else {
 		tctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
-		s, err = c.SignInPassword(tctx, k, d, user, pw)
+		s, err = c.SignInPassword(tctx, d, user, pw)
 		clear(pw)
 		if err != nil {
 			return err
@@ -310,7 +298,7 @@ func (a *app) entraLogout(o *options) error {
 	if err != nil {
 		return err
 	}
-	if err := entra.RemoveSession(dir); err != nil {
+	if err := entra.RemoveSignIn(dir); err != nil {
 		return err
 	}
 	if name, err := o.entraCacheName(); err == nil && cacheFile(name) != "" {
@@ -370,8 +358,8 @@ type entraStatusJSON struct {
 // entraStatusOf describes the device d in dir and its saved sign-in.
 func entraStatusOf(dir string, d *entra.Device, now time.Time) (entraStatusJSON, error) {
 	out := entraStatusJSON{Dir: dir, Tenant: d.Tenant, DeviceID: d.ID}
-	s, err := entra.LoadSession(dir, d)
-	if errors.Is(err, entra.ErrNoSession) {
+	s, err := entra.LoadSignIn(dir, d)
+	if errors.Is(err, entra.ErrNoSignIn) {
 		return out, nil
 	}
 	if err != nil {
@@ -434,7 +422,7 @@ func localTime(s string) string {
 // server in the Entra realm: the saved sign-in, refreshed (and saved
 // again) when its TGT nears its end. It returns nil when no Entra tenant
 // is configured.
-func (a *app) entraCredentials(cmd string, o *options) (*entra.Credentials, func(), error) {
+func (a *app) entraCredentials(cmd string, o *options) (*entra.SignInCredentials, func(), error) {
 	c, err := a.entraClient(cmd, o)
 	if err != nil {
 		return nil, nil, err

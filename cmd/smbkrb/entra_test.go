@@ -25,6 +25,9 @@ import (
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // entraAddr is the loopback address of this package's Entra-realm DC.
@@ -53,23 +56,17 @@ func startEntraLab(t *testing.T) {
 	t.Helper()
 	l := &entraLab
 	l.once.Do(func() {
-		if l.ns, l.err = netns.New(netns.Options{BlockPorts: []int{88}}); l.err != nil {
+		if l.ns, l.err = lab.main.Namespace(); l.err != nil {
 			return
 		}
-		dir, err := os.MkdirTemp("", "smbkrb-cli-entra-")
-		if err != nil {
-			l.err = err
-			return
-		}
-		cleanups = append(cleanups, func() { os.RemoveAll(dir) }, func() { l.ns.Close() })
-		l.dc, l.err = samba.Start(filepath.Join(dir, "entra"), samba.Options{
+		var dcs []*samba.DC
+		if dcs, l.err = lab.main.DCs(testmain.DC{Name: "entra", Options: samba.Options{
 			Realm: entra.KerberosRealm, Domain: "ENTRA", HostName: "acct", Addr: entraAddr,
 			ExtraAddrs: []string{l.ns.HostAddr}, ExtraSPNs: []string{"cifs/" + entraAccount},
-		})
-		if l.err != nil {
+		}}); l.err != nil {
 			return
 		}
-		cleanups = append(cleanups, func() { l.dc.Close() })
+		l.dc = dcs[0]
 		l.alice = entratest.User{UPN: "alice@" + entraDomain, Password: labtool.Password()}
 		l.bob = entratest.User{UPN: "bob@" + entraDomain, Password: labtool.Password(), MFA: true}
 		for _, u := range []entratest.User{l.alice, l.bob} {
@@ -87,7 +84,7 @@ func startEntraLab(t *testing.T) {
 			Users: []entratest.User{l.alice, l.bob}, SPNs: []string{"cifs/" + entraAccount},
 		})
 		if l.err == nil {
-			cleanups = append(cleanups, func() { l.emu.Close() })
+			lab.main.Defer(func() { l.emu.Close() })
 		}
 	})
 	if l.err != nil {
@@ -190,6 +187,7 @@ func (c *client) okNS(t *testing.T, stdin io.Reader, approveAs string, args ...s
 // the storage account without signing in again, the MFA user through
 // --device-code, the errors, unregister.
 func TestEntraCLI(t *testing.T) {
+	labtest.Need(t)
 	startEntraLab(t)
 	l := &entraLab
 	c := newClient(t)
@@ -197,7 +195,15 @@ func TestEntraCLI(t *testing.T) {
 	cfg := []string{"--config", conf}
 	args := func(a ...string) []string { return append(append([]string{}, a...), cfg...) }
 
-	r := c.okNS(t, nil, l.alice.UPN, args("entra", "register", "--name", "cli-test")...)
+	// doctor before the registration: the tenant and its KDC proxy
+	// answer (the clock read through it), the device is missing.
+	r := c.runNS(t, nil, "", args("doctor", "//"+entraAccount+"/encrypted")...)
+	if r.code != exitAuth || !strings.Contains(r.stdout, "OK   entra tenant: ") || !strings.Contains(r.stdout, "the KDC's clock is") ||
+		!strings.Contains(r.stdout, "FAIL entra device: ") || !strings.Contains(r.stdout, "try: register this device first: smbkrb entra register") {
+		t.Errorf("doctor on an unregistered device: %v", r)
+	}
+
+	r = c.okNS(t, nil, l.alice.UPN, args("entra", "register", "--name", "cli-test")...)
 	if !strings.Contains(r.stdout, "registered device ") {
 		t.Errorf("register said: %s", r.stdout)
 	}
@@ -227,6 +233,14 @@ func TestEntraCLI(t *testing.T) {
 	r = c.okNS(t, nil, "", args("klist")...)
 	if !strings.Contains(r.stdout, "Cloud TGT: ") || !strings.Contains(r.stdout, "krbtgt/"+entra.KerberosRealm) {
 		t.Errorf("klist does not show the cloud TGT:\n%s", r.stdout)
+	}
+	// doctor signed in: every step to the tree connect.
+	r = c.okNS(t, nil, "", args("doctor", "//"+entraAccount+"/encrypted")...)
+	for _, want := range []string{"OK   entra sign-in: " + l.alice.UPN, "OK   realm: " + entraAccount + " is in " + entra.KerberosRealm,
+		"OK   service ticket: cifs/" + entraAccount, "OK   tree connect: share encrypted: encrypted"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("doctor signed in does not say %q:\n%s", want, r.stdout)
+		}
 	}
 
 	// A new process for each file command: the saved sign-in serves.

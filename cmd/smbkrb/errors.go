@@ -2,101 +2,45 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io/fs"
-	"net"
 	"strings"
-	"syscall"
 
 	"github.com/smbkrb/smbkrb/entra"
+	"github.com/smbkrb/smbkrb/internal/errclass"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
 )
 
-// Exit codes; doc.go lists them for users and scripts.
+// Exit codes; doc.go lists them for users and scripts. They are the
+// error classes of internal/errclass.
 const (
-	exitOK          = 0
-	exitFailure     = 1
-	exitUsage       = 2
-	exitAuth        = 3
-	exitNotFound    = 4
-	exitPermission  = 5
-	exitPolicy      = 6
-	exitNetwork     = 7
-	exitInterrupted = 130
+	exitOK          = int(errclass.OK)
+	exitFailure     = int(errclass.Failure)
+	exitUsage       = int(errclass.Usage)
+	exitAuth        = int(errclass.Auth)
+	exitNotFound    = int(errclass.NotFound)
+	exitPermission  = int(errclass.Permission)
+	exitPolicy      = int(errclass.Policy)
+	exitNetwork     = int(errclass.Network)
+	exitInterrupted = int(errclass.Canceled)
 )
 
-// authErrors are the Kerberos and logon failures of exit code 3.
-var authErrors = []error{
-	krb5.ErrPreauthFailed, krb5.ErrPrincipalUnknown, krb5.ErrClockSkew,
-	krb5.ErrTicketExpired, krb5.ErrNoCredentials, krb5.ErrPasswordExpired,
-	krb5.ErrClientRevoked, krb5.ErrEnctype, krb5.ErrWrongRealm,
-	smb.ErrLogonFailure, smb.ErrSessionExpired,
-	entra.ErrWrongPassword, entra.ErrUnknownUser, entra.ErrMFARequired,
-	entra.ErrAssignmentRequired, entra.ErrNonce, entra.ErrDeviceDisabled,
-	entra.ErrDeviceNotFound, entra.ErrSignInExpired, entra.ErrNoTGT,
-	entra.ErrClockSkew, entra.ErrDeclined, entra.ErrUnauthorized,
-	entra.ErrNotRegistered, entra.ErrNoSession, entra.ErrClientCredentials,
-}
-
-// exitCode classifies err for scripts.
+// exitCode classifies err for scripts: a usage error, else its class
+// (internal/errclass, whose numbers are these exit codes).
 func exitCode(err error) int {
-	if err == nil {
-		return exitOK
-	}
 	var ue *usageError
-	switch {
-	case errors.As(err, &ue):
+	if errors.As(err, &ue) {
 		return exitUsage
-	case errors.Is(err, context.Canceled):
-		return exitInterrupted
-	case errors.Is(err, smb.ErrPolicy):
-		return exitPolicy
-	case errors.Is(err, krb5.ErrNoKDC) && (isNetwork(err) || isTLSTrust(err)):
-		return exitNetwork
-	case errors.Is(err, krb5.ErrNoKDC):
-		return exitAuth // no KDC known for the realm: a Kerberos setting
-	case isTLSTrust(err):
-		return exitNetwork
 	}
-	for _, e := range authErrors {
-		if errors.Is(err, e) {
-			return exitAuth
-		}
-	}
-	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, smb.ErrNoShare):
-		return exitNotFound
-	case errors.Is(err, fs.ErrPermission), errors.Is(err, smb.ErrAccessDenied), errors.Is(err, entra.ErrForbidden):
-		return exitPermission
-	case isNetwork(err):
-		return exitNetwork
-	}
-	var ke *krb5.Error
-	if errors.As(err, &ke) {
-		return exitAuth
-	}
-	return exitFailure
+	return int(errclass.Of(err))
 }
 
-// isNetwork reports a failure to reach or keep talking to a peer.
-func isNetwork(err error) bool {
-	for _, e := range []error{
-		context.DeadlineExceeded, syscall.ECONNREFUSED, syscall.ECONNRESET,
-		syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.ETIMEDOUT,
-		syscall.EPIPE, syscall.ECONNABORTED, net.ErrClosed,
-	} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	var ne net.Error
-	var dnsErr *net.DNSError
-	var opErr *net.OpError
-	return errors.As(err, &ne) || errors.As(err, &dnsErr) || errors.As(err, &opErr)
-}
+// isNetwork and isTLSTrust are errclass's, for the hints.
+var (
+	isNetwork  = errclass.IsNetwork
+	isTLSTrust = errclass.IsTLSTrust
+)
 
 // hintInfo is what a hint may mention.
 type hintInfo struct {
@@ -116,6 +60,10 @@ func hint(err error, h hintInfo) string {
 	if errors.As(err, &ue) {
 		return ue.hint
 	}
+	var df *doctorFailed
+	if errors.As(err, &df) {
+		return "" // each failed check was shown with its remedy
+	}
 	var se *smb.Error
 	op := ""
 	if errors.As(err, &se) {
@@ -130,7 +78,7 @@ func hint(err error, h hintInfo) string {
 		return ""
 	case errors.Is(err, entra.ErrNotRegistered):
 		return "register this device first: smbkrb entra register"
-	case errors.Is(err, entra.ErrNoSession):
+	case errors.Is(err, entra.ErrNoSignIn):
 		return "sign in first: smbkrb entra login USER@DOMAIN (or --device-code)"
 	case errors.Is(err, entra.ErrMFARequired) && h.cmd == "entra":
 		return "smbkrb entra login --device-code signs in through a browser, where MFA works"
@@ -155,11 +103,11 @@ func hint(err error, h hintInfo) string {
 		}
 		return "check the password of " + who + " (is Caps Lock on?) and try again"
 	case errors.Is(err, krb5.ErrPrincipalUnknown) && op == "service ticket":
-		name := h.server
-		if name == "" {
-			name = "NAME"
+		var ke *krb5.Error
+		if errors.As(err, &ke) && strings.Contains(ke.KDCText, "AADSTS700016") {
+			return "" // the error says what Entra needs, in no API's terms
 		}
-		return "use the name the server is registered under, with --addr NAME=ADDRESS if it must be reached at another address, or name the registered service principal with --spn cifs/NAME"
+		return "use the name the server is registered under (setspn -Q cifs/NAME shows it on Windows), with --addr NAME=ADDRESS if it must be reached at another address, or name the registered service principal with --spn cifs/NAME"
 	case errors.Is(err, krb5.ErrPrincipalUnknown):
 		return "check the user name and its realm: --user alice@EXAMPLE.COM (realms are usually upper case)"
 	case errors.Is(err, krb5.ErrClockSkew):
@@ -200,15 +148,6 @@ func hint(err error, h hintInfo) string {
 		return "check the network between this machine and the server"
 	}
 	return ""
-}
-
-// isTLSTrust reports a certificate that failed verification.
-func isTLSTrust(err error) bool {
-	var ua x509.UnknownAuthorityError
-	var ci x509.CertificateInvalidError
-	var he x509.HostnameError
-	var ve *tls.CertificateVerificationError
-	return errors.As(err, &ua) || errors.As(err, &ci) || errors.As(err, &he) || errors.As(err, &ve)
 }
 
 // looksLikeUPN reports a principal whose realm part is not upper case,

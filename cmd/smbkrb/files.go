@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smbkrb/smbkrb/internal/localfile"
 	"github.com/smbkrb/smbkrb/smb"
 )
 
@@ -70,6 +69,9 @@ func cmdLs(ctx context.Context, a *app, o *options, args []string) error {
 		return err
 	}
 	defer c.Close()
+	if o.recursive {
+		return lsRecursive(ctx, a, o, c.share, r.path)
+	}
 	octx, cancel := opCtx(ctx, o)
 	defer cancel()
 	var list []fs.FileInfo
@@ -145,6 +147,12 @@ func cmdStat(ctx context.Context, a *app, o *options, args []string) error {
 }
 
 func cmdGet(ctx context.Context, a *app, o *options, args []string) error {
+	if err := checkTreeFlags("get", o); err != nil {
+		return err
+	}
+	if o.recursive {
+		return cmdGetTree(ctx, a, o, args)
+	}
 	r, err := parseRemote("get", args[0])
 	if err != nil {
 		return err
@@ -172,22 +180,17 @@ func cmdGet(ctx context.Context, a *app, o *options, args []string) error {
 	}
 
 	var out io.Writer = a.stdout
-	var tmp *os.File
+	var tmp *localfile.Atomic
 	if local != "-" {
 		if st, err := os.Stat(local); err == nil && st.IsDir() || strings.HasSuffix(local, "/") {
 			local = filepath.Join(local, r.base())
 		}
 		a.what = fmt.Sprintf("get %s -> %s", r, local)
-		tmp, err = createTemp(local)
+		tmp, err = localfile.Create(local)
 		if err != nil {
 			return err
 		}
-		defer func() {
-			if tmp != nil {
-				tmp.Close()
-				os.Remove(tmp.Name())
-			}
-		}()
+		defer tmp.Abort()
 		out = tmp
 	}
 	var h hash.Hash
@@ -203,44 +206,21 @@ func cmdGet(ctx context.Context, a *app, o *options, args []string) error {
 		return err
 	}
 	if tmp != nil {
-		if err := tmp.Sync(); err != nil {
+		if err := tmp.Commit(); err != nil {
 			return err
 		}
-		if err := tmp.Close(); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp.Name(), local); err != nil {
-			return err
-		}
-		tmp = nil
 	}
 	a.logTransfer("got", r.String(), local, n, time.Since(begin), h)
 	return nil
 }
 
-// createTemp creates a hidden temporary file next to target, with the
-// mode a new file gets (0666 less the umask): get renames it over target
-// when complete.
-func createTemp(target string) (*os.File, error) {
-	dir, base := filepath.Split(target)
-	for range 10 {
-		var rnd [6]byte
-		rand.Read(rnd[:])
-		name := filepath.Join(dir, "."+base+".smbkrb-"+hex.EncodeToString(rnd[:])+".part")
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("cannot create %s: %w", target, pe.Err)
-		}
-		return f, err
-	}
-	return nil, fmt.Errorf("cannot create a temporary file next to %s", target)
-}
-
 func cmdPut(ctx context.Context, a *app, o *options, args []string) error {
+	if err := checkTreeFlags("put", o); err != nil {
+		return err
+	}
+	if o.recursive {
+		return cmdPutTree(ctx, a, o, args)
+	}
 	local := args[0]
 	r, err := parseRemote("put", args[1])
 	if err != nil {

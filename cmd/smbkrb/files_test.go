@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 func randomBytes(t *testing.T, n int) []byte {
@@ -54,6 +56,7 @@ func noTempFiles(t *testing.T, dir string) {
 // random multi-MiB file goes up and comes back byte-exact, ls, stat, mkdir
 // -p, mv and rm do what they say, as the server's disk confirms.
 func TestKinitAndFiles(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	c.kinit(t)
 
@@ -225,6 +228,7 @@ func TestKinitAndFiles(t *testing.T) {
 // code 5, and nothing appears in the share's directory, not even a
 // temporary file.
 func TestReadOnlyShare(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	c.kinit(t)
 	dir := lab.dc.ShareDir(samba.ShareReadOnly)
@@ -257,6 +261,7 @@ func TestReadOnlyShare(t *testing.T) {
 // the server only signs is used encrypted too; without it that share is
 // signed.
 func TestEncryptPolicy(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	c.kinit(t)
 	for _, share := range []string{samba.ShareSigned, samba.ShareEncrypted} {

@@ -69,6 +69,12 @@ type options struct {
 	inPlace  bool
 	lifetime time.Duration
 
+	// Trees (get -r, put -r, ls -R).
+	recursive bool
+	update    bool
+	dryRun    bool
+	files     int
+
 	// configDir is the directory of the configuration file read, for
 	// relative paths in it.
 	configDir string

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // waitFor polls cond until it holds, failing the test after a while.
@@ -55,6 +57,7 @@ func exitCodeOf(t *testing.T, err error) int {
 // TestInterruptedGet: Ctrl-C in the middle of a download exits 130 and
 // leaves no file, partial or temporary, where the copy was to go.
 func TestInterruptedGet(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	c.kinit(t)
 	// A sparse 1 GiB file, fetched in small sequential requests: slow
@@ -99,6 +102,7 @@ func TestInterruptedGet(t *testing.T) {
 // 130, and the server is left with neither the target nor a temporary
 // file (the temporary file is removed before smbkrb exits).
 func TestInterruptedPut(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	c.kinit(t)
 	disk := lab.dc.ShareDir(samba.ShareSigned)

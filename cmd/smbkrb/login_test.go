@@ -15,11 +15,14 @@ import (
 
 	"github.com/smbkrb/smbkrb/internal/lab/kdcproxy"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // TestLoginFailures: each failure exits with the documented code and says
 // what to do.
 func TestLoginFailures(t *testing.T) {
+	labtest.Need(t)
 	ls := func(extra ...string) []string {
 		return append(append([]string{"ls", "--config", lab.config}, extra...), remote(samba.ShareSigned, ""))
 	}
@@ -61,6 +64,12 @@ func TestLoginFailures(t *testing.T) {
 			if !strings.HasPrefix(r.stderr, "smbkrb: ") {
 				t.Errorf("the message does not start with \"smbkrb: \": %s", r.stderr)
 			}
+			// Remedies in flag terms, never the Go API's.
+			for _, goName := range []string{"Config.", "Server.", "Dialer."} {
+				if strings.Contains(r.stderr, goName) {
+					t.Errorf("the message names the Go API (%s...): %s", goName, r.stderr)
+				}
+			}
 			// A file command with --user keeps its tickets in memory.
 			if _, err := os.Stat(strings.TrimPrefix(c.ccache, "FILE:")); tc.args[0] == "ls" && !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("a cache file appeared: %v", err)
@@ -72,6 +81,7 @@ func TestLoginFailures(t *testing.T) {
 // TestUserLogin: with --user, a file command logs in by itself (password
 // or keytab) and keeps its tickets in memory; kinit takes a keytab too.
 func TestUserLogin(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	cacheFile := strings.TrimPrefix(c.ccache, "FILE:")
 	c.ok(t, pwStdin(), "ls", "--config", lab.config, "-u", lab.user, "--password-stdin", remote(samba.ShareSigned, ""))
@@ -116,6 +126,7 @@ func TestUserLogin(t *testing.T) {
 // TestPasswordFile: a private password file works; one that others may
 // read is refused.
 func TestPasswordFile(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	pwFile := filepath.Join(c.dir, "pw")
 	if err := os.WriteFile(pwFile, []byte(lab.pw+"\n"), 0o600); err != nil {
@@ -153,6 +164,7 @@ func TestPasswordFile(t *testing.T) {
 // in it are usage errors. Without a map entry the service ticket comes
 // through the KDC's referral.
 func TestConfigFile(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	c.kinit(t)
 	target := remote(samba.ShareSigned, "")
@@ -220,6 +232,7 @@ func TestConfigFile(t *testing.T) {
 // HTTPS when the realm's KDC is a proxy URL; its certificate must be
 // trusted through --ca.
 func TestKDCProxy(t *testing.T) {
+	labtest.Need(t)
 	p, err := kdcproxy.Start(lab.dc.Addr+":0", map[string][]string{lab.dc.Realm: {lab.dc.Addr + ":88"}})
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +254,7 @@ func TestKDCProxy(t *testing.T) {
 // TestPeerCaches: a FILE: cache written by smbkrb kinit is used by
 // smbclient, and one written by MIT kinit by smbkrb.
 func TestPeerCaches(t *testing.T) {
+	labtest.Need(t)
 	for _, tool := range []string{"smbclient", "kinit"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not found: install smbclient and krb5-user (.ci/install-deps)", tool)
@@ -295,11 +309,17 @@ func TestPeerCaches(t *testing.T) {
 // TestServerNames: a server reached under a name it is not registered
 // under works with --spn naming the registered principal.
 func TestServerNames(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	c.kinit(t)
 	alias := "//files.lab.test/" + samba.ShareSigned
-	c.fails(t, exitAuth, []string{"cifs/files.lab.test"}, nil, "ls", "--config", lab.config, "--addr", "files.lab.test="+lab.dc.Addr, alias)
-	r := c.ok(t, nil, "ls", "-v", "--config", lab.config, "--addr", "files.lab.test="+lab.dc.Addr, "--spn", "cifs/"+lab.dc.FQDN, alias)
+	r := c.fails(t, exitAuth, []string{"cifs/files.lab.test", "--spn cifs/NAME"}, nil, "ls", "--config", lab.config, "--addr", "files.lab.test="+lab.dc.Addr, alias)
+	// Each thing once: the principal, one remedy, in flag terms.
+	if n := strings.Count(r.stderr, "cifs/files.lab.test"); n != 1 || strings.Contains(r.stderr, "Server.SPN") || strings.Count(r.stderr, "registered under") != 1 {
+		t.Errorf("an unknown service principal named %d times, or a remedy twice or in Go terms:\n%s", n, r.stderr)
+	}
+	t.Logf("unknown SPN: %s", r.stderr)
+	r = c.ok(t, nil, "ls", "-v", "--config", lab.config, "--addr", "files.lab.test="+lab.dc.Addr, "--spn", "cifs/"+lab.dc.FQDN, alias)
 	if !strings.Contains(r.stderr, "server files.lab.test at "+lab.dc.Addr+":445 (SPN cifs/"+lab.dc.FQDN+"@LAB.TEST)") {
 		t.Errorf("ls -v with --spn: %s", r.stderr)
 	}
@@ -315,6 +335,7 @@ func TestServerNames(t *testing.T) {
 // TestEnterpriseName: --enterprise logs in with a user principal name
 // that the KDC maps to the account.
 func TestEnterpriseName(t *testing.T) {
+	labtest.Need(t)
 	// The same password, so that the output check covers it; a name of
 	// its own, so that the test can run more than once against the DC.
 	user := fmt.Sprintf("upn%d", time.Now().UnixNano()%1_000_000)
@@ -338,6 +359,7 @@ func TestEnterpriseName(t *testing.T) {
 // TestUseKrb5Conf: with --use-krb5-conf, the realm's KDC comes from the
 // MIT configuration of the environment; without it, that file is not read.
 func TestUseKrb5Conf(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	conf := filepath.Join(c.dir, "krb5.conf")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf("[libdefaults]\n default_realm = %[1]s\n[realms]\n %[1]s = {\n  kdc = %[2]s:88\n }\n[domain_realm]\n .%[3]s = %[1]s\n",

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/smbkrb/smbkrb/internal/errclass"
 )
 
 // longFlag finds a multi-letter flag name in the flag package's errors.
@@ -57,23 +59,26 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		{name: "ls", args: "//server/share[/dir]", summary: "list a directory (or describe one file)",
+		{name: "ls", args: "//server/share[/dir]", summary: "list a directory (or describe one file); -R everything below it",
 			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 1, run: cmdLs,
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.long, "l", false, "long listing: mode, size, modification time, name")
-				fs.BoolVar(&o.json, "json", false, "print a JSON array of {name, size, mode, dir, mtime}")
+				fs.BoolVar(&o.json, "json", false, "print a JSON array of {name, size, mode, dir, mtime} (with -R, also path)")
+				fs.BoolVar(&o.recursive, "R", false, "list everything below the directory, by path")
 			}},
 		{name: "stat", args: "//server/share/path", summary: "describe a file or directory",
 			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 1, run: cmdStat,
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.json, "json", false, "print a JSON object {name, path, size, mode, dir, mtime}")
 			}},
-		{name: "get", args: "//server/share/path [LOCAL|-]", summary: "download a file (to its base name, into a directory, or to stdout with -)",
-			groups: groupKerberos | groupLogin | groupServer | groupTransfer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 2, run: cmdGet},
-		{name: "put", args: "LOCAL|- //server/share/path", summary: "upload a file (or stdin with -); the target is replaced only when complete",
+		{name: "get", args: "[-r] //server/share/path [LOCAL|-]", summary: "download a file (to its base name, into a directory, or to stdout with -); -r a directory tree",
+			groups: groupKerberos | groupLogin | groupServer | groupTransfer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 2, run: cmdGet,
+			flags: treeFlags},
+		{name: "put", args: "[-r] LOCAL|- //server/share/path", summary: "upload a file (or stdin with -); the target is replaced only when complete; -r a directory tree",
 			groups: groupKerberos | groupLogin | groupServer | groupTransfer | groupEntra | groupOAuth, minArgs: 2, maxArgs: 2, run: cmdPut,
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.inPlace, "in-place", false, "write straight into the target instead of a temporary file renamed over it (a failed upload leaves a partial file)")
+				treeFlags(fs, o)
 			}},
 		{name: "rm", args: "//server/share/path", summary: "remove a file or an empty directory",
 			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 1, maxArgs: 1, run: cmdRm},
@@ -104,6 +109,11 @@ func init() {
 				fs.StringVar(&o.deviceName, "name", "", "`NAME`: register: the device's name in the directory (default: the host name)")
 				fs.BoolVar(&o.localOnly, "local", false, "unregister: only forget the device here, without deleting it from the directory")
 				fs.BoolVar(&o.json, "json", false, "status: print JSON")
+			}},
+		{name: "doctor", args: "[//server/share]", summary: "check step by step what the file commands need (settings, KDCs, clock, port 445, tickets, login, session) and say what to do",
+			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 0, maxArgs: 1, run: cmdDoctor,
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.json, "json", false, "print JSON: {server, checks: [{name, status, detail, try}], exit}")
 			}},
 		{name: "help", args: "[COMMAND|TOPIC]", summary: "show the manual, a command's usage or a topic",
 			minArgs: 0, maxArgs: 1, run: cmdHelp},
@@ -239,6 +249,12 @@ func (a *app) report(err error) int {
 	if err == nil {
 		return code
 	}
+	// One remedy per failure, worded for a shell user: where the command
+	// has its own, the library's (in Go API terms) is left out.
+	h := hint(err, a.hints)
+	if h != "" {
+		errclass.ClearRemedies(err)
+	}
 	var ue *usageError
 	switch {
 	case errors.As(err, &ue) && ue.cmd != "":
@@ -256,7 +272,7 @@ func (a *app) report(err error) int {
 	default:
 		fmt.Fprintf(a.stderr, "smbkrb: %v\n", err)
 	}
-	if h := hint(err, a.hints); h != "" {
+	if h != "" {
 		fmt.Fprintf(a.stderr, "try: %s\n", h)
 	}
 	return code

@@ -15,6 +15,9 @@ import (
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // The loopback address of this package's DC; other test packages, which
@@ -24,6 +27,7 @@ const labAddr = "127.0.0.6"
 // lab is what every test shares: the smbkrb binary, a Samba AD DC and a
 // user of its realm.
 var lab struct {
+	main   *testmain.Lab // stops what tests start on first use
 	bin    string
 	dc     *samba.DC
 	user   string // cliuser@LAB.TEST
@@ -34,14 +38,15 @@ var lab struct {
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
 func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "smbkrb-cli-test-")
+	l, err := testmain.New("cli", testmain.Options{})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return testmain.Fail("cli", "temporary directory", err)
 	}
-	defer os.RemoveAll(dir)
+	defer l.Close()
+	lab.main = l
+	dir := l.Dir
 	lab.bin = filepath.Join(dir, "smbkrb")
-	args := []string{"build", "-o", lab.bin}
+	args := []string{"build", "-buildvcs=false", "-o", lab.bin}
 	if raceBuild {
 		args = append(args, "-race")
 	}
@@ -50,18 +55,17 @@ func runTests(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		return 1
 	}
-	defer samba.CleanupTemplates()
-	dc, err := samba.Start(filepath.Join(dir, "dc1"), samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: labAddr})
+	if labtest.Short() {
+		return m.Run() // the fast tier: the command, no lab
+	}
+	lab.pw = labtool.Password()
+	dcs, err := l.DCs(testmain.DC{Name: "dc1", Options: samba.Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: labAddr},
+		Users: map[string]string{"cliuser": lab.pw}})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot start the Samba DC:", err)
-		return 1
+		return l.Fail("lab", err)
 	}
-	defer dc.Close()
-	lab.dc, lab.pw = dc, labtool.Password()
-	if err := dc.AddUser("cliuser", lab.pw); err != nil {
-		fmt.Fprintln(os.Stderr, "cannot add the test user:", err)
-		return 1
-	}
+	dc := dcs[0]
+	lab.dc = dc
 	lab.user = "cliuser@" + dc.Realm
 	lab.config = filepath.Join(dir, "smbkrb.conf")
 	conf := fmt.Sprintf(`# The lab DC: the KDC over TCP, the server at its loopback address.
@@ -74,16 +78,8 @@ addr %[4]s=%[2]s
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	code := m.Run()
-	for i := len(cleanups) - 1; i >= 0; i-- {
-		cleanups[i]()
-	}
-	return code
+	return m.Run()
 }
-
-// cleanups are run after the tests, last first (for parts of the lab that
-// tests start on first use).
-var cleanups []func()
 
 // client is one user's environment: a home directory, a default FILE:
 // cache ($KRB5CCNAME) and an empty MIT configuration ($KRB5_CONFIG), so
@@ -142,7 +138,7 @@ func (r result) String() string {
 func (c *client) run(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
 	for _, a := range args {
-		if strings.Contains(a, lab.pw) {
+		if lab.pw != "" && strings.Contains(a, lab.pw) {
 			t.Fatal("the password is on the command line")
 		}
 	}
@@ -167,7 +163,7 @@ func (c *client) run(t *testing.T, stdin io.Reader, args ...string) result {
 	if strings.Contains(r.stderr, "DATA RACE") {
 		t.Errorf("smbkrb %s: the race detector found a race:\n%s", strings.Join(args, " "), r.stderr)
 	}
-	if strings.Contains(r.stdout, lab.pw) || strings.Contains(r.stderr, lab.pw) {
+	if lab.pw != "" && (strings.Contains(r.stdout, lab.pw) || strings.Contains(r.stderr, lab.pw)) {
 		t.Fatalf("smbkrb %s printed the password", strings.Join(args, " "))
 	}
 	t.Logf("smbkrb %s: exit %d%s", strings.Join(args, " "), r.code, indent(r.stderr))

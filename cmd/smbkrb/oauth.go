@@ -1,18 +1,16 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/platform/linux"
+	"github.com/smbkrb/smbkrb/smboauth"
 )
 
 // oauthWanted reports whether the settings ask for SMB OAuth.
@@ -36,7 +34,7 @@ func (o *options) oauthCacheName() (string, error) {
 
 // oauthCredentials is the SMB OAuth exchange the settings describe: an
 // application with a certificate or a secret, or a managed identity.
-func (a *app) oauthCredentials(cmd string, o *options) (*entra.SMBOAuth, error) {
+func (a *app) oauthCredentials(cmd string, o *options) (*smboauth.Exchange, error) {
 	kinds := 0
 	for _, set := range []bool{o.oauthClientID != "", o.managedIdentity, o.managedID != ""} {
 		if set {
@@ -53,23 +51,20 @@ func (a *app) oauthCredentials(cmd string, o *options) (*entra.SMBOAuth, error) 
 	if err != nil {
 		return nil, err
 	}
-	var x *entra.SMBOAuth
+	var x *smboauth.Exchange
 	switch {
 	case o.managedIdentity || o.managedID != "":
-		ts, err := entra.ManagedIdentityTokens(o.managedID, nil)
+		ts, err := smboauth.ManagedIdentityTokens(o.managedID, nil)
 		if err != nil {
 			return nil, err
 		}
-		x = &entra.SMBOAuth{Tokens: ts, Timeout: o.timeout}
-		if pool != nil {
-			x.HTTPClient = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: pool}}}
-		}
+		x = (&smboauth.Config{RootCAs: pool, Timeout: o.timeout}).Exchange(ts)
 	default:
-		var ts entra.TokenSource
-		c, err := a.entraClient(cmd, o)
-		if err != nil {
-			return nil, err
+		var ts smboauth.TokenSource
+		if !o.entraConfigured() {
+			return nil, settingf(cmd, "add a line 'entra-tenant TENANT-ID' to the configuration file, or pass --entra-tenant", "an application's tokens need its Entra tenant, and none is set")
 		}
+		c := &smboauth.Config{Tenant: o.entraTenant, Authority: o.entraAuthority, RootCAs: pool, Timeout: o.timeout}
 		secret := a.getenv("SMBKRB_OAUTH_SECRET")
 		switch {
 		case o.oauthCert != "" && (o.oauthSecretFile != "" || secret != ""):
@@ -79,7 +74,7 @@ func (a *app) oauthCredentials(cmd string, o *options) (*entra.SMBOAuth, error) 
 			if err != nil {
 				return nil, err
 			}
-			certs, key, err := entra.ParseCertificateKey(pem)
+			certs, key, err := smboauth.ParseCertificateKey(pem)
 			clear(pem)
 			if err != nil {
 				return nil, settingf(cmd, "--oauth-cert takes a PEM file with the certificate and its private key", "--oauth-cert %s: %v", o.oauthCert, err)
@@ -102,10 +97,10 @@ func (a *app) oauthCredentials(cmd string, o *options) (*entra.SMBOAuth, error) 
 		default:
 			return nil, usagef(cmd, "--oauth-client-id needs --oauth-cert FILE or a secret (--oauth-secret-file FILE, $SMBKRB_OAUTH_SECRET)")
 		}
-		x = c.SMBOAuth(ts)
+		x = c.Exchange(ts)
 	}
 	x.Endpoint = o.oauthEndpoint
-	x.OnExchange = func(ft entra.FileTicket) {
+	x.OnExchange = func(ft smboauth.Ticket) {
 		a.logf("exchanged an access token for a ticket for %s, valid until %s", ft.Server, ft.Expires.Local().Format(time.DateTime))
 	}
 	return x, nil
@@ -136,7 +131,7 @@ func (a *app) klistOAuth(k *krb5.Context, o *options) (string, []ticketJSON) {
 		return "", nil
 	}
 	full, principal, tickets, err := readCache(k, name)
-	if err != nil || !strings.HasSuffix(principal, "@"+entra.FilesRealm) {
+	if err != nil || !strings.HasSuffix(principal, "@"+smboauth.FilesRealm) {
 		return "", nil
 	}
 	return full, ticketsJSON(tickets, time.Now())

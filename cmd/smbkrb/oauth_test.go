@@ -11,10 +11,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/entra/entratest"
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
+	"github.com/smbkrb/smbkrb/smboauth"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // filesAddr is the loopback address of this package's SMB OAuth DC.
@@ -41,20 +44,14 @@ func startOAuthLab(t *testing.T) {
 	t.Helper()
 	l := &oauthLab
 	l.once.Do(func() {
-		dir, err := os.MkdirTemp("", "smbkrb-cli-oauth-")
-		if err != nil {
-			l.err = err
-			return
-		}
-		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
-		l.dc, l.err = samba.Start(filepath.Join(dir, "files"), samba.Options{
-			Realm: entra.FilesRealm, Domain: "FILES", HostName: "oauthacct", Addr: filesAddr,
+		var dcs []*samba.DC
+		if dcs, l.err = lab.main.DCs(testmain.DC{Name: "files", Options: samba.Options{
+			Realm: smboauth.FilesRealm, Domain: "FILES", HostName: "oauthacct", Addr: filesAddr,
 			ExtraSPNs: []string{"cifs/" + oauthAccount},
-		})
-		if l.err != nil {
+		}}); l.err != nil {
 			return
 		}
-		cleanups = append(cleanups, func() { l.dc.Close() })
+		l.dc = dcs[0]
 		pw := labtool.Password()
 		if l.err = l.dc.AddUser("AzureFileClient", pw); l.err != nil {
 			return
@@ -73,7 +70,7 @@ func startOAuthLab(t *testing.T) {
 			},
 		})
 		if l.err == nil {
-			cleanups = append(cleanups, func() { l.emu.Close() })
+			lab.main.Defer(func() { l.emu.Close() })
 		}
 	})
 	if l.err != nil {
@@ -101,6 +98,7 @@ func (c *client) oauthConfig(t *testing.T) string {
 // identity lists the share; an identity without the SMB role and a
 // readable key file are refused with their exit codes.
 func TestOAuthCLI(t *testing.T) {
+	labtest.Need(t)
 	startOAuthLab(t)
 	l := &oauthLab
 	c := newClient(t)
@@ -119,7 +117,7 @@ func TestOAuthCLI(t *testing.T) {
 	dst := "//" + oauthAccount + "/encrypted/cli-oauth.bin"
 	before := l.emu.Requests("kerbticket")
 	r := c.ok(t, nil, append([]string{"put", "-v", local, dst}, app...)...)
-	for _, want := range []string{"exchanged an access token", "principal " + entra.FilesClient, "SPN cifs/" + oauthAccount + "@" + entra.FilesRealm} {
+	for _, want := range []string{"exchanged an access token", "principal " + smboauth.FilesClient, "SPN cifs/" + oauthAccount + "@" + smboauth.FilesRealm} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("put -v does not say %q:\n%s", want, r.stderr)
 		}
@@ -137,10 +135,18 @@ func TestOAuthCLI(t *testing.T) {
 	if fi, err := os.Stat(cache); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the SMB OAuth cache: %v, mode %v", err, fi.Mode())
 	}
+	// doctor: the token, then the exchange (or the cached ticket) and the
+	// session.
+	r = c.ok(t, nil, append([]string{"doctor", "//" + oauthAccount + "/" + samba.ShareSigned}, app...)...)
+	for _, want := range []string{"OK   oauth token: an access token for Azure Storage", "OK   service ticket: cifs/" + oauthAccount + "@" + smboauth.FilesRealm, "OK   tree connect: "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("doctor with SMB OAuth does not say %q:\n%s", want, r.stdout)
+		}
+	}
 	r = c.ok(t, nil, "klist", "--json", "--config", conf)
 	var kl klistJSON
 	if err := json.Unmarshal([]byte(r.stdout), &kl); err != nil || kl.SMBOAuth == nil || len(kl.SMBOAuth.Tickets) == 0 ||
-		kl.SMBOAuth.Tickets[0].Server != "cifs/"+oauthAccount+"@"+entra.FilesRealm {
+		kl.SMBOAuth.Tickets[0].Server != "cifs/"+oauthAccount+"@"+smboauth.FilesRealm {
 		t.Errorf("klist --json: %v\n%s", err, r.stdout)
 	}
 	r = c.ok(t, nil, "klist", "--config", conf)

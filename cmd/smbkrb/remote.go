@@ -8,11 +8,13 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/krb5"
 	"github.com/smbkrb/smbkrb/smb"
+	"github.com/smbkrb/smbkrb/smboauth"
 )
 
 // isAddress reports whether the server is named by an IP address.
@@ -110,10 +112,144 @@ func (r remotePath) server(o *options) smb.Server {
 // conn is a connected share and what it needs.
 type conn struct {
 	k       *krb5.Context
-	cc      *krb5.CCache
+	cc      *krb5.CCache // the cache the session's tickets are in
 	sess    *smb.Session
 	share   *smb.Share
-	release func() // closes or destroys the cache
+	release func() // closes or destroys the caches
+
+	caches map[string]*krb5.CCache // every cache the dialer may choose, by name
+	forget func()                  // zeroes the password, closes a loaded Entra sign-in
+}
+
+// addCache keeps cc among the caches the dialer may choose; release
+// closes or destroys it with the others.
+func (c *conn) addCache(cc *krb5.CCache, release func()) {
+	if c.caches == nil {
+		c.caches = map[string]*krb5.CCache{}
+	}
+	c.caches[cc.Name()] = cc
+	prev := c.release
+	c.release = func() {
+		release()
+		if prev != nil {
+			prev()
+		}
+	}
+}
+
+// dialer is the Dialer of a file command: the credential sources the
+// settings allow, as a list the library chooses from by the server's
+// realm. SMB OAuth (an application or a managed identity) serves every
+// server, its tickets of the storage service's own realm. Otherwise the
+// default is the --user login (in a MEMORY: cache unless --cache says
+// otherwise) or the cache's tickets; and with an Entra tenant configured
+// and no --user, servers in the Entra realm (Azure Files accounts, unless a
+// map says otherwise) get the saved Entra sign-in in its own cache, loaded
+// only when a dial needs it.
+func (a *app) dialer(cmd string, o *options, c *conn, srv *smb.Server) (*smb.Dialer, error) {
+	d := &smb.Dialer{
+		Kerberos: c.k,
+		Encrypt:  o.encrypt,
+		Transfer: smb.TransferOptions{Parallel: o.parallel, ChunkSize: o.chunk.n},
+	}
+	c.forget = func() {}
+	if o.oauthWanted() {
+		x, err := a.oauthCredentials(cmd, o)
+		if err != nil {
+			return nil, err
+		}
+		name, err := o.oauthCacheName()
+		if p := cacheFile(name); err == nil && p != "" {
+			err = os.MkdirAll(filepath.Dir(p), 0o700)
+		}
+		if err != nil {
+			return nil, err
+		}
+		cc, err := c.k.OpenCCache(name)
+		if err != nil {
+			return nil, err
+		}
+		c.addCache(cc, func() { cc.Close() })
+		d.Credentials, d.CCache = x, cc
+		if srv.Realm == "" && !strings.Contains(srv.SPN, "@") {
+			srv.Realm = smboauth.FilesRealm
+		}
+		return d, nil
+	}
+	creds, forget, err := a.credentials(cmd, o)
+	if err != nil {
+		return nil, err
+	}
+	c.forget = forget
+	cc, release, err := a.openCache(c.k, o, o.user != "")
+	if err != nil {
+		return nil, err
+	}
+	c.addCache(cc, release)
+	d.Credentials, d.CCache = creds, cc
+	if o.entraConfigured() && o.user == "" {
+		name, err := o.entraCacheName()
+		if err != nil {
+			return nil, err
+		}
+		ecc, err := c.k.OpenCCache(name)
+		if err != nil {
+			return nil, err
+		}
+		c.addCache(ecc, func() { ecc.Close() })
+		lazy := &lazyCredentials{what: "the saved Entra sign-in", build: func() (smb.Credentials, func(), error) {
+			return a.entraCredentials(cmd, o)
+		}}
+		prev := c.forget
+		c.forget = func() { lazy.forget(); prev() }
+		d.Realms = append(d.Realms, smb.RealmCredentials{Realm: entra.KerberosRealm, Credentials: lazy, CCache: ecc})
+	}
+	return d, nil
+}
+
+// lazyCredentials builds its source on the first Acquire: a saved sign-in
+// that only some servers need is not loaded for the others.
+type lazyCredentials struct {
+	what  string
+	build func() (smb.Credentials, func(), error)
+
+	mu     sync.Mutex
+	c      smb.Credentials
+	closer func()
+}
+
+func (l *lazyCredentials) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache, spn string) error {
+	l.mu.Lock()
+	if l.c == nil {
+		c, closer, err := l.build()
+		if err != nil {
+			l.mu.Unlock()
+			return err
+		}
+		l.c, l.closer = c, closer
+	}
+	c := l.c
+	l.mu.Unlock()
+	return c.Acquire(ctx, k, cc, spn)
+}
+
+func (l *lazyCredentials) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c != nil {
+		return l.c.String()
+	}
+	return l.what
+}
+
+// forget releases what build made, if it ran.
+func (l *lazyCredentials) forget() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closer != nil {
+		l.closer()
+		l.closer = nil
+	}
 }
 
 // Close disconnects and releases everything.
@@ -152,100 +288,50 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 	if err := checkPrincipal(cmd, o.user, cfg); err != nil {
 		return nil, err
 	}
-	// A server in the Entra realm (an Azure Files account under
-	// .file.core.windows.net, unless a map says otherwise) is reached
-	// with the saved Entra sign-in, in its own cache.
-	viaEntra := false
 	if o.entraConfigured() {
 		if err := a.addEntraRealm(ctx, cmd, o, cfg); err != nil {
 			return nil, err
 		}
-		viaEntra = o.user == "" && serverRealm(cfg, o, r) == entra.KerberosRealm
 	}
-	var creds smb.Credentials
-	var forget func()
-	viaOAuth := o.oauthWanted()
-	if viaOAuth {
-		viaEntra = false
-		var x *entra.SMBOAuth
-		if x, err = a.oauthCredentials(cmd, o); err == nil {
-			creds, forget = x, func() {}
-		}
-	} else if viaEntra {
-		var ec *entra.Credentials
-		ec, forget, err = a.entraCredentials(cmd, o)
-		if err == nil {
-			creds = ec
-		}
-	} else {
-		creds, forget, err = a.credentials(cmd, o)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer forget()
 	k, err := krb5.NewContext(cfg)
 	if err != nil {
 		return nil, err
 	}
 	c := &conn{k: k}
-	if viaEntra || viaOAuth {
-		var name string
-		if viaOAuth {
-			name, err = o.oauthCacheName()
-			if p := cacheFile(name); err == nil && p != "" {
-				err = os.MkdirAll(filepath.Dir(p), 0o700)
-			}
-		} else {
-			name, err = o.entraCacheName()
+	srv := r.server(o)
+	d, err := a.dialer(cmd, o, c, &srv)
+	defer func() {
+		if c.forget != nil {
+			c.forget()
 		}
-		if err == nil {
-			c.cc, err = k.OpenCCache(name)
-			c.release = func() { c.cc.Close() }
-		}
-	} else {
-		c.cc, c.release, err = a.openCache(k, o, o.user != "")
-	}
+	}()
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	a.hints.cache = c.cc.Name()
+	// What the dial will use, for the remedies of its errors.
+	creds, cc := d.CredentialsFor(srv)
+	a.hints.cache = cc.Name()
 	if o.user != "" {
 		a.hints.principal = o.user
-	} else if p, err := c.cc.Principal(); err == nil {
+	} else if p, err := cc.Principal(); err == nil {
 		a.hints.principal = p
 	}
-	a.logf("credential cache %s", c.cc.Name())
-	if creds != nil {
-		a.logf("credentials: %v", creds)
-	}
-	srv := r.server(o)
-	if viaOAuth && srv.Realm == "" && !strings.Contains(srv.SPN, "@") {
-		// SMB OAuth tickets are of the storage service's own realm.
-		srv.Realm = entra.FilesRealm
-	}
-	d := &smb.Dialer{
-		Kerberos:    k,
-		CCache:      c.cc,
-		Credentials: creds,
-		Encrypt:     o.encrypt,
-		Transfer:    smb.TransferOptions{Parallel: o.parallel, ChunkSize: o.chunk.n},
-	}
+	a.logf("credentials: %v, credential cache %s", creds, cc.Name())
 	tctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	c.sess, err = d.Dial(tctx, srv)
-	forget()
+	c.forget()
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	if o.user != "" || viaEntra || viaOAuth {
-		// A login (or a refreshed Entra TGT) wrote into the cache.
-		if err := tightenCache(c.cc.Name()); err != nil {
-			c.Close()
-			return nil, err
-		}
+	c.cc = c.caches[c.sess.Info().CCache]
+	// A login (or a refreshed Entra TGT, a new SMB OAuth ticket) may have
+	// written into the cache.
+	if err := tightenCache(c.cc.Name()); err != nil {
+		c.Close()
+		return nil, err
 	}
 	if o.verbose {
 		a.logSession(c)
@@ -282,15 +368,6 @@ func (a *app) logSession(c *conn) {
 	a.logf("server %s at %s (SPN %s): SMB %s, signing %s, cipher %s, session encrypted %v; set up in %v (tickets %v)",
 		in.Server, in.Addr, in.SPN, in.Dialect, in.Signing, cipher, in.Encrypted,
 		in.SetupTime.Round(time.Millisecond), in.TicketTime.Round(time.Millisecond))
-}
-
-// serverRealm is the realm of r's service principal: the one --spn names,
-// else the host mapping's.
-func serverRealm(cfg *krb5.Config, o *options, r remotePath) string {
-	if i := strings.LastIndexByte(o.spn, '@'); i >= 0 {
-		return o.spn[i+1:]
-	}
-	return cfg.RealmForHost(r.host)
 }
 
 // opCtx bounds one metadata operation by --timeout.

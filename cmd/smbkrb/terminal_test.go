@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
 )
 
@@ -88,6 +89,7 @@ func (p *pty) echoOff() bool {
 // TestPasswordPrompt: in a terminal, kinit asks for the password without
 // echoing it.
 func TestPasswordPrompt(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	p := openPTY(t)
 	cmd := exec.Command(lab.bin, "kinit", "--config", lab.config, lab.user)
@@ -122,6 +124,7 @@ func TestPasswordPrompt(t *testing.T) {
 // TestProgressBar: get and put draw a progress bar when stderr is a
 // terminal, and not with -q.
 func TestProgressBar(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	c.kinit(t)
 	data := randomBytes(t, 6<<20)
@@ -162,6 +165,7 @@ func TestProgressBar(t *testing.T) {
 // TestPromptInterrupted: Ctrl-C at the password prompt ends smbkrb with
 // exit code 130 and the terminal's echo back on.
 func TestPromptInterrupted(t *testing.T) {
+	labtest.Need(t)
 	c := newClient(t)
 	p := openPTY(t)
 	cmd := exec.Command(lab.bin, "kinit", "--config", lab.config, lab.user)

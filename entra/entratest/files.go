@@ -22,8 +22,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/krb5"
+	"github.com/smbkrb/smbkrb/smboauth"
 )
 
 // App is an application (service principal) of the emulated tenant, for
@@ -79,7 +79,7 @@ type Identity struct {
 // Account is a storage account that serves SMB OAuth.
 type Account struct {
 	// Name is the file endpoint's host, acct.file.core.windows.net; the
-	// KDC of entra.FilesRealm must know cifs/<Name>.
+	// KDC of smboauth.FilesRealm must know cifs/<Name>.
 	Name string
 	// OAuthDisabled means SMB OAuth is off on the account: 403.
 	OAuthDisabled bool
@@ -87,7 +87,7 @@ type Account struct {
 
 // SMBOAuth configures the file endpoints' ticket exchange.
 type SMBOAuth struct {
-	// KDCs are the TCP addresses of the real KDC of entra.FilesRealm (a
+	// KDCs are the TCP addresses of the real KDC of smboauth.FilesRealm (a
 	// lab Samba DC of that realm, holding the accounts' cifs/ SPNs on its
 	// own machine account and a user AzureFileClient).
 	KDCs []string
@@ -100,7 +100,7 @@ type SMBOAuth struct {
 	TicketLifetime time.Duration
 }
 
-// filesKerberos is the emulator's context for entra.FilesRealm.
+// filesKerberos is the emulator's context for smboauth.FilesRealm.
 func (s *Server) filesKerberos() (*krb5.Context, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -109,9 +109,9 @@ func (s *Server) filesKerberos() (*krb5.Context, error) {
 	}
 	o := s.opts.SMBOAuth
 	if o == nil || len(o.KDCs) == 0 {
-		return nil, fmt.Errorf("the emulator has no KDC of %s (Options.SMBOAuth)", entra.FilesRealm)
+		return nil, fmt.Errorf("the emulator has no KDC of %s (Options.SMBOAuth)", smboauth.FilesRealm)
 	}
-	k, err := krb5.NewContext(&krb5.Config{Realms: []krb5.Realm{{Name: entra.FilesRealm, KDCs: o.KDCs}}, DefaultRealm: entra.FilesRealm})
+	k, err := krb5.NewContext(&krb5.Config{Realms: []krb5.Realm{{Name: smboauth.FilesRealm, KDCs: o.KDCs}}, DefaultRealm: smboauth.FilesRealm})
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (s *Server) SetTicketLifetime(d time.Duration) {
 	s.ticketLife = d
 }
 
-// FileEndpoint is entra.SMBOAuth.Endpoint for this emulator.
+// FileEndpoint is smboauth.Exchange.Endpoint for this emulator.
 func (s *Server) FileEndpoint() string { return s.URL + "/files/{account}" }
 
 // storageFail answers as Azure Storage does: x-ms-error-code and an XML
@@ -158,7 +158,7 @@ func (s *Server) kerbTicket(w http.ResponseWriter, r *http.Request) {
 		storageFail(w, 400, "MissingRequiredHeader", "An HTTP header that's mandatory for this request is not specified: x-ms-version.")
 		return
 	}
-	claims, why := s.verifyAccessToken(r, entra.StorageResource, entra.StorageResource+"/")
+	claims, why := s.verifyAccessToken(r, smboauth.StorageResource, smboauth.StorageResource+"/")
 	if claims == nil {
 		storageFail(w, 401, "InvalidAuthenticationInfo", "Server failed to authenticate the request: "+why)
 		return
@@ -215,7 +215,7 @@ func (s *Server) hasSMBRole(appID string) bool {
 }
 
 // serviceTicket gets a real ticket for cifs/<account> from the KDC of
-// entra.FilesRealm as AzureFileClient and returns it as a KRB-CRED, with
+// smboauth.FilesRealm as AzureFileClient and returns it as a KRB-CRED, with
 // its session key and end.
 func (s *Server) serviceTicket(ctx context.Context, account string) ([]byte, []byte, time.Time, error) {
 	k, err := s.filesKerberos()
@@ -236,10 +236,10 @@ func (s *Server) serviceTicket(ctx context.Context, account string) ([]byte, []b
 	if life == 0 {
 		life = o.TicketLifetime
 	}
-	if _, err := k.GetInitCredsPassword(ctx, cc, entra.FilesClient, []byte(o.ClientPassword), &krb5.InitCredsOptions{Lifetime: life}); err != nil {
+	if _, err := k.GetInitCredsPassword(ctx, cc, smboauth.FilesClient, []byte(o.ClientPassword), &krb5.InitCredsOptions{Lifetime: life}); err != nil {
 		return nil, nil, time.Time{}, err
 	}
-	server := "cifs/" + account + "@" + entra.FilesRealm
+	server := "cifs/" + account + "@" + smboauth.FilesRealm
 	info, err := k.GetCredentials(ctx, cc, server)
 	if err != nil {
 		return nil, nil, time.Time{}, err

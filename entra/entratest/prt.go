@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/entra"
-	"github.com/smbkrb/smbkrb/entra/internal/kerbmsg"
 	"github.com/smbkrb/smbkrb/entra/internal/msjose"
+	"github.com/smbkrb/smbkrb/internal/kerbmsg"
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
@@ -391,7 +391,7 @@ func (s *Server) tgtField(ctx context.Context, u *User, realm string, skey []byt
 		return "", err
 	}
 	defer clear(encDER)
-	cipher, err := s.kerberos.Encrypt(krb5.AES256SHA1, ckey, krb5.KeyUsageASRepEncPart, encDER)
+	cipher, err := krb5.Encrypt(krb5.AES256SHA1, ckey, krb5.KeyUsageASRepEncPart, encDER)
 	if err != nil {
 		return "", err
 	}

@@ -20,9 +20,11 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/entra"
+	"github.com/smbkrb/smbkrb/internal/lab/mitkdc"
 	"github.com/smbkrb/smbkrb/internal/lab/testca"
 	"github.com/smbkrb/smbkrb/kkdcp"
 	"github.com/smbkrb/smbkrb/krb5"
+	"github.com/smbkrb/smbkrb/smboauth"
 )
 
 // DefaultTenant is the tenant ID of an emulator whose Options name none.
@@ -146,7 +148,8 @@ type Server struct {
 	signKey  *rsa.PrivateKey // signs access and ID tokens
 	kerberos *krb5.Context
 	proxy    *kkdcp.Handler // the KDC proxy to the real KDC
-	fileK    *krb5.Context  // entra.FilesRealm, made on first use
+	fileK    *krb5.Context  // smboauth.FilesRealm, made on first use
+	kdc      *mitkdc.KDC    // the KDC Start made, closed by Close
 	miSrv    *http.Server
 	miServed chan struct{}
 
@@ -282,7 +285,8 @@ func NewServer(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the emulator and removes its files.
+// Close stops the emulator and removes its files; a Server made by Start
+// stops its KDC too (whose files stay in the caller's directory).
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		if s.srv != nil {
@@ -309,6 +313,9 @@ func (s *Server) Close() error {
 			clear(p.sessionKey)
 		}
 		s.mu.Unlock()
+		if s.kdc != nil {
+			s.kdc.Close()
+		}
 	})
 	return nil
 }
@@ -323,6 +330,13 @@ func (s *Server) Config() *entra.Config {
 		DeviceRegistration: s.URL + "/drs",
 		RootCAs:            s.RootCAs,
 	}
+}
+
+// SMBOAuthConfig is a smboauth.Config for the emulated tenant: an
+// application's tokens from the emulator, its roots trusted. Exchanges
+// made from it still need Endpoint set to FileEndpoint.
+func (s *Server) SMBOAuthConfig() *smboauth.Config {
+	return &smboauth.Config{Tenant: s.Tenant, Authority: s.URL, RootCAs: s.RootCAs}
 }
 
 // KDCProxyURL is the emulated tenant's KDC proxy.

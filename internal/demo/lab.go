@@ -18,6 +18,7 @@ import (
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
+	"github.com/smbkrb/smbkrb/smboauth"
 )
 
 // The loopback addresses reserved for the demo (tests use others; see
@@ -282,7 +283,7 @@ func (l *lab) start(ctx context.Context) error {
 	l.onTeardown("deleted the network namespace "+ns2.Name+" and its nftables rules", ns2.Close)
 	filesDone := make(chan started, 1)
 	go func() {
-		dc, took, err := l.startDC("files", samba.Options{Realm: entra.FilesRealm, Domain: "FILES", HostName: "oauthacct",
+		dc, took, err := l.startDC("files", samba.Options{Realm: smboauth.FilesRealm, Domain: "FILES", HostName: "oauthacct",
 			Addr: filesAddr, ExtraSPNs: []string{"cifs/" + oauthAccount}})
 		filesDone <- started{dc, took, err}
 	}()
@@ -313,7 +314,7 @@ func (l *lab) start(ctx context.Context) error {
 		return fail("lab: Samba AD DC of "+entra.KerberosRealm, "%v", ent.err)
 	}
 	if files.err != nil {
-		return fail("lab: Samba AD DC of "+entra.FilesRealm, "%v", files.err)
+		return fail("lab: Samba AD DC of "+smboauth.FilesRealm, "%v", files.err)
 	}
 	l.files = files.dc
 	l.ad, l.aadds, l.entra = ad, aadds.dc, ent.dc

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/entra"
+	"github.com/smbkrb/smbkrb/smboauth"
 )
 
 func main() {
@@ -355,7 +356,34 @@ func (d *demo) act2(ctx context.Context) error {
 	if afterTransfer-afterKinit < 1 {
 		return fail(act+": put through the proxy", "the KDC proxy received no TGS request: the service ticket did not come through it")
 	}
-	proved("Act 2: with port 88 rejected, every Kerberos message (%d) went through the KDC proxy over HTTPS,\n   and the file moved byte-exact over SMB %s, encrypted with %s.",
+
+	// A device pushes a folder of logs, and again after an interruption:
+	// --update moves only what is missing.
+	if err := os.MkdirAll(filepath.Join(d.lab.home, "logs", "2026-12"), 0o755); err != nil {
+		return fail(act+": make the logs", "%v", err)
+	}
+	for i := range 20 {
+		if err := d.makeFile(filepath.Join("logs", "2026-12", fmt.Sprintf("press-%02d.log", i)), 8<<10+i*100); err != nil {
+			return fail(act+": make the logs", "%v", err)
+		}
+	}
+	note("a folder of 20 logs, as a device pushes them: put -r, several files at once, each renamed into place when complete")
+	confFile := filepath.Join(d.lab.home, "proxy.conf")
+	if _, err := d.sh.run(ctx, cmd{step: act + ": put -r", ns: ns, args: []string{"put", "-r", "--config", confFile, "logs", "//dc1.lab.test/encrypted/logs"},
+		want: []string{"copied 20 files", "0 skipped, 0 failed"}}); err != nil {
+		return err
+	}
+	note("again with --update, as after an interrupted run: what is there already is skipped")
+	if _, err := d.sh.run(ctx, cmd{step: act + ": put -r --update", ns: ns, args: []string{"put", "-r", "--update", "--config", confFile, "logs", "//dc1.lab.test/encrypted/logs"},
+		want: []string{"copied 0 files", "20 skipped, 0 failed"}}); err != nil {
+		return err
+	}
+	note("smbkrb doctor checks, in order, everything a device needs, and says what to do about what fails")
+	if _, err := d.sh.run(ctx, cmd{step: act + ": doctor", ns: ns, args: []string{"doctor", "--config", confFile, "//dc1.lab.test/encrypted"},
+		want: []string{"the KDC's clock is", "OK   tree connect: share encrypted: encrypted"}}); err != nil {
+		return err
+	}
+	proved("Act 2: with port 88 rejected, every Kerberos message (%d) went through the KDC proxy over HTTPS,\n   the file moved byte-exact over SMB %s, encrypted with %s, a folder of logs went up (and up to date the\n   second time), and doctor checked every step.",
 		afterTransfer-before, enc.dialect, enc.cipher)
 	return nil
 }
@@ -512,8 +540,8 @@ func (d *demo) act5(ctx context.Context) error {
 	}
 	note("the application signs a client assertion with its certificate (MSAL), gets a token, exchanges it for a ticket for cifs/%s", oauthAccount)
 	before := emu.Requests("kerbticket")
-	enc, err := d.roundTrip(ctx, act, user{name: "AzureFileClient", realm: entra.FilesRealm}, "telemetry.bin", "//"+oauthAccount+"/encrypted/telemetry.bin", "telemetry.back.bin",
-		cmd{args: cfg, want: []string{shareWant("encrypted", true), "SPN cifs/" + oauthAccount + "@" + entra.FilesRealm}})
+	enc, err := d.roundTrip(ctx, act, user{name: "AzureFileClient", realm: smboauth.FilesRealm}, "telemetry.bin", "//"+oauthAccount+"/encrypted/telemetry.bin", "telemetry.back.bin",
+		cmd{args: cfg, want: []string{shareWant("encrypted", true), "SPN cifs/" + oauthAccount + "@" + smboauth.FilesRealm}})
 	if err != nil {
 		return err
 	}
@@ -522,7 +550,7 @@ func (d *demo) act5(ctx context.Context) error {
 		return fail(act+": put and get", "%d ticket exchanges, want 1 (put exchanges, get reuses the ticket)", exchanges)
 	}
 	note("the ticket is kept (FILE: cache, mode 0600) until five minutes before it ends; klist shows it")
-	if _, err := d.sh.run(ctx, cmd{step: act + ": klist", args: []string{"klist"}, want: []string{"SMB OAuth tickets", "cifs/" + oauthAccount + "@" + entra.FilesRealm}}); err != nil {
+	if _, err := d.sh.run(ctx, cmd{step: act + ": klist", args: []string{"klist"}, want: []string{"SMB OAuth tickets", "cifs/" + oauthAccount + "@" + smboauth.FilesRealm}}); err != nil {
 		return err
 	}
 	note("the same account as the host's managed identity (App Service style: IDENTITY_ENDPOINT and IDENTITY_HEADER), in a cache of its own")

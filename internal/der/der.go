@@ -2,7 +2,7 @@
 // MS-KKDCP use: single-byte identifiers (every tag number they use is
 // below 31), definite lengths in their shortest form, minimal INTEGERs.
 // A decoded value has one encoding, so re-encoding gives the input back.
-// The message codecs (kkdcp, entra/internal/kerbmsg) build on it.
+// The message codecs (kkdcp, internal/kerbmsg) build on it.
 package der
 
 import (

@@ -25,7 +25,7 @@ const (
 // of them OpenSSL.
 func TestBinaries(t *testing.T) {
 	dir := crossDir(t)
-	for _, b := range binaries {
+	for _, b := range append(binaries, cprograms...) {
 		t.Run(b.name(), func(t *testing.T) {
 			p := b.path(t, dir)
 			fi, err := os.Stat(p)

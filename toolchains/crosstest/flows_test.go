@@ -14,6 +14,7 @@ import (
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
+	"github.com/smbkrb/smbkrb/libsmbkrb/ctest"
 )
 
 // The loopback addresses of this package's DCs (other test packages use
@@ -40,6 +41,9 @@ type flowLab interface {
 	// run takes one binary through the flow and returns the steps it
 	// timed; it fails t on any difference from what should happen.
 	run(t *testing.T, r *runner) []step
+	// cEnv is the C test program's environment and standard input for
+	// this flow (clib_test.go); run names the program's remote files.
+	cEnv(t *testing.T, home, run string) (env ctest.Env, stdin string)
 	// close stops the servers.
 	close()
 }
@@ -57,6 +61,9 @@ type flowLab interface {
 //     entra login with a password (the cloud TGT in the PRT response),
 //     put and get on the storage account's encrypted share, the service
 //     ticket through the tenant's KDC proxy.
+//
+// In each flow, the C test program of each target (clib_test.go) then
+// runs the same ground through libsmbkrb.
 var flows = []flow{
 	{name: "ad-ds-kdc-proxy", start: startADDS},
 	{name: "entra-kerberos", start: startEntra},
@@ -67,7 +74,7 @@ var flows = []flow{
 // network namespace whose port 88 is rejected.
 func TestEndToEnd(t *testing.T) {
 	dir := crossDir(t)
-	for _, b := range binaries {
+	for _, b := range append(binaries, cprograms...) {
 		b.path(t, dir) // a missing binary fails here, before the lab starts
 	}
 	labDir := t.TempDir()
@@ -95,6 +102,19 @@ func TestEndToEnd(t *testing.T) {
 						t.Logf("%s through %s: %v", b.name(), f.name, rec.total.Round(time.Millisecond))
 					}()
 					rec.steps = lab.run(t, r)
+				})
+			}
+			// The C library: the C test program of each target.
+			for _, b := range cprograms {
+				t.Run("C/"+b.name(), func(t *testing.T) {
+					rec := timing{flow: f.name, binary: "C " + b.name()}
+					begin := time.Now()
+					defer func() {
+						rec.total = time.Since(begin)
+						rec.ok = !t.Failed()
+						record(rec)
+					}()
+					rec.steps = runCProgram(t, dir, b, lab)
 				})
 			}
 		})

@@ -3,8 +3,11 @@
 # machine, into build/cross/linux-arm64/:
 #   smbkrb         dynamic, against Debian's MIT libraries for arm64
 #   smbkrb-static  one self-contained binary with a static MIT build
-# Usage: toolchains/linux-arm64/build.sh [dynamic] [static]  (default: both)
-# (what `make cross TARGET=linux-arm64` and the Dockerfile beside it run).
+#   libsmbkrb.a    the C library (libsmbkrb/) with the static MIT build
+#                  inside, its header smbkrb.h, and smbkrb_test, the C
+#                  test program linked statically against it
+# Usage: toolchains/linux-arm64/build.sh [dynamic] [static] [lib]  (default: all three)
+# (what `make cross TARGET=linux-arm64` and toolchains/Dockerfile run).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 TARGET=linux-arm64
@@ -13,5 +16,5 @@ TRIPLET=aarch64-linux-gnu
 GOARCH=arm64
 CC=aarch64-linux-gnu-gcc
 QEMU=qemu-aarch64
-DEFAULT_KINDS=(dynamic static)
+DEFAULT_KINDS=(dynamic static lib)
 main_target "$@"

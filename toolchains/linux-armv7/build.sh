@@ -3,8 +3,11 @@
 # armhf) on a Debian 12 amd64 machine, into build/cross/linux-armv7/:
 #   smbkrb         dynamic, against Debian's MIT libraries for armhf
 #   smbkrb-static  (only when asked for) a static MIT build, as for arm64
-# Usage: toolchains/linux-armv7/build.sh [dynamic] [static]  (default: dynamic)
-# (what `make cross TARGET=linux-armv7` and the Dockerfile beside it run).
+#   libsmbkrb.a    the C library (libsmbkrb/) with the static MIT build
+#                  inside, its header smbkrb.h, and smbkrb_test, the C
+#                  test program linked statically against it
+# Usage: toolchains/linux-armv7/build.sh [dynamic] [static] [lib]  (default: dynamic lib)
+# (what `make cross TARGET=linux-armv7` and toolchains/Dockerfile run).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 TARGET=linux-armv7
@@ -14,5 +17,5 @@ GOARCH=arm
 GOARM=7
 CC=arm-linux-gnueabihf-gcc
 QEMU=qemu-arm
-DEFAULT_KINDS=(dynamic)
+DEFAULT_KINDS=(dynamic lib)
 main_target "$@"

@@ -16,7 +16,10 @@ import (
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/mitkdc"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
 	"github.com/smbkrb/smbkrb/krb5"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 const (
@@ -65,16 +68,8 @@ func startProxy(t *testing.T, addr string, realms map[string][]string) *Proxy {
 // login logs alice in and fetches a cifs ticket with cfg.
 func login(t *testing.T, cfg *krb5.Config, pw string) {
 	t.Helper()
-	k, err := krb5.NewContext(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	cc, err := k.NewMemoryCCache()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Destroy()
+	k := testmain.Context(t, cfg)
+	cc := testmain.MemoryCache(t, k)
 	if _, err := k.GetInitCredsPassword(t.Context(), cc, alice, []byte(pw), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +83,7 @@ func login(t *testing.T, cfg *krb5.Config, pw string) {
 }
 
 func TestLoginThroughProxy(t *testing.T) {
+	labtest.Need(t)
 	kdc, pw := startKDC(t)
 	p := startProxy(t, "127.0.0.1:0", map[string][]string{realm: {kdc.Addr}})
 	if !strings.HasPrefix(p.URL, "https://127.0.0.1:") || !strings.HasSuffix(p.URL, Path) {
@@ -107,6 +103,7 @@ func TestLoginThroughProxy(t *testing.T) {
 // TestCAFile checks the PEM file a command-line tool would use: it
 // verifies the proxy's certificate, and the proxy answers there.
 func TestCAFile(t *testing.T) {
+	labtest.Need(t)
 	p := startProxy(t, "127.0.0.1:0", map[string][]string{realm: {"127.0.0.1:1"}})
 	fi, err := os.Stat(p.CAFile)
 	if err != nil {
@@ -164,6 +161,7 @@ func TestCAFile(t *testing.T) {
 // loopback address reaches the realm only through the proxy, which listens
 // on the namespace's HostAddr.
 func TestLoginFromNamespace(t *testing.T) {
+	labtest.Need(t)
 	if os.Geteuid() != 0 {
 		t.Fatal("network namespaces need root: run the tests as root (CI does)")
 	}
@@ -185,28 +183,20 @@ func TestLoginFromNamespace(t *testing.T) {
 	// The direct KDC address comes first: from inside it fails, and the
 	// login falls back to the proxy.
 	login(t, &krb5.Config{
-		Realms:     []krb5.Realm{{Name: realm, KDCs: []string{kdc.Addr, p.URL}}},
-		HostRealms: []krb5.HostRealm{{Host: ".mitlab.test", Realm: realm}},
-		Dial:       ns.DialContext,
-		HTTPClient: &http.Client{Transport: tr},
+		Realms:      []krb5.Realm{{Name: realm, KDCs: []string{kdc.Addr, p.URL}}},
+		HostRealms:  []krb5.HostRealm{{Host: ".mitlab.test", Realm: realm}},
+		DialContext: ns.DialContext,
+		HTTPClient:  &http.Client{Transport: tr},
 	}, pw)
 	if p.Requests() < 3 {
 		t.Errorf("the proxy saw %d requests, want at least 3", p.Requests())
 	}
 	// Without the proxy, the namespace has no way to the KDC.
-	k, err := krb5.NewContext(&krb5.Config{
-		Realms: []krb5.Realm{{Name: realm, KDCs: []string{kdc.Addr}}},
-		Dial:   ns.DialContext,
+	k := testmain.Context(t, &krb5.Config{
+		Realms:      []krb5.Realm{{Name: realm, KDCs: []string{kdc.Addr}}},
+		DialContext: ns.DialContext,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	cc, err := k.NewMemoryCCache()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Destroy()
+	cc := testmain.MemoryCache(t, k)
 	_, err = k.GetInitCredsPassword(t.Context(), cc, alice, []byte(pw), nil)
 	if !errors.Is(err, krb5.ErrNoKDC) || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("direct login from the namespace: %v, want ErrNoKDC, connection refused", err)

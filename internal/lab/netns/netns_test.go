@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 func newNS(t *testing.T, opts Options) *NS {
@@ -74,6 +76,7 @@ func roundTrip(t *testing.T, c net.Conn) {
 }
 
 func TestDialHost(t *testing.T) {
+	labtest.Need(t)
 	ns := newNS(t, Options{})
 	addr := echoServer(t, net.JoinHostPort(ns.HostAddr, "0"))
 	c, err := ns.DialContext(t.Context(), "tcp", addr)
@@ -104,6 +107,7 @@ func TestDialHost(t *testing.T) {
 }
 
 func TestBlockPorts(t *testing.T) {
+	labtest.Need(t)
 	ns := newNS(t, Options{BlockPorts: []int{88}})
 	addr := echoServer(t, net.JoinHostPort(ns.HostAddr, "88"))
 
@@ -158,6 +162,7 @@ func TestBlockPorts(t *testing.T) {
 }
 
 func TestCommand(t *testing.T) {
+	labtest.Need(t)
 	ns := newNS(t, Options{})
 	out, err := ns.Command(t.Context(), "ip", "-4", "addr").CombinedOutput()
 	if err != nil {
@@ -190,6 +195,7 @@ func lookToolT(t *testing.T, name string) string {
 }
 
 func TestClose(t *testing.T) {
+	labtest.Need(t)
 	if os.Geteuid() != 0 {
 		t.Fatal("network namespaces need root: run the tests as root (CI does)")
 	}
@@ -229,6 +235,7 @@ func hasWord(list, name string) bool {
 // TestParallel makes several namespaces at once: names, links and subnets
 // differ, and each reaches its own host address.
 func TestParallel(t *testing.T) {
+	labtest.Need(t)
 	const n = 4
 	var (
 		wg  sync.WaitGroup
@@ -275,6 +282,7 @@ func TestParallel(t *testing.T) {
 }
 
 func TestContextCanceled(t *testing.T) {
+	labtest.Need(t)
 	ns := newNS(t, Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -290,6 +298,7 @@ func TestContextCanceled(t *testing.T) {
 // that has died, as a test binary killed by a timeout does: the next New
 // removes them.
 func TestRemovesStale(t *testing.T) {
+	labtest.Need(t)
 	if os.Geteuid() != 0 {
 		t.Fatal("network namespaces need root: run the tests as root (CI does)")
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 func TestCheckGlobal(t *testing.T) {
@@ -71,6 +73,7 @@ func TestMergeGlobal(t *testing.T) {
 // Samba applies the lines: testparm reads them, smbclient's session gets
 // them, and a client outside them is refused. The DC uses 127.0.0.61.
 func TestGlobal(t *testing.T) {
+	labtest.Need(t)
 	needLab(t)
 	dc := startDC(t, Options{Addr: "127.0.0.61", Global: []string{
 		"server min protocol = SMB3_11",

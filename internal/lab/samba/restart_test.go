@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 // TestRestart stops and starts a DC under a held SMB session, and checks
@@ -20,6 +22,7 @@ import (
 // here), has forgotten the old sessions, and that the lifecycle methods
 // refuse what they should. The DC uses 127.0.0.62.
 func TestRestart(t *testing.T) {
+	labtest.Need(t)
 	needLab(t)
 	dc := startDC(t, Options{Addr: "127.0.0.62", Global: []string{"server max protocol = SMB3_00"}})
 	const user = "erin"
@@ -133,6 +136,7 @@ func processesOf(dc *DC) []string {
 // (the lead's scenario): the stop is quick despite the transfer, the
 // transfer fails, and the DC serves again. The DC uses 127.0.0.62.
 func TestRestartDuringTransfer(t *testing.T) {
+	labtest.Need(t)
 	needLab(t)
 	dc := startDC(t, Options{Addr: "127.0.0.62"})
 	const user = "frank"

@@ -17,6 +17,8 @@ import (
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
 	"github.com/smbkrb/smbkrb/internal/lab/tamper"
+
+	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
 func TestMain(m *testing.M) {
@@ -101,6 +103,7 @@ func (c *client) smbclient(dc *DC, share string, args ...string) []string {
 }
 
 func TestDC(t *testing.T) {
+	labtest.Need(t)
 	needLab(t)
 	dc := startDC(t, Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: "127.0.0.20"})
 
@@ -244,6 +247,7 @@ func TestDC(t *testing.T) {
 // TestTemplateCopy starts a second DC of the same realm on another address
 // from the cached template, with an extra SPN.
 func TestTemplateCopy(t *testing.T) {
+	labtest.Need(t)
 	needLab(t)
 	opts := Options{Realm: "LAB.TEST", Domain: "LAB", HostName: "dc1", Addr: "127.0.0.21",
 		ExtraSPNs: []string{"cifs/acct.file.core.windows.net"}}
@@ -277,6 +281,7 @@ func TestTemplateCopy(t *testing.T) {
 // reuses TestTemplateCopy's loopback address (the tests run one after the
 // other): the samba package's tests use 127.0.0.20 and 127.0.0.21 only.
 func TestExtraAddrs(t *testing.T) {
+	labtest.Need(t)
 	needLab(t)
 	ns, err := netns.New(netns.Options{})
 	if err != nil {
@@ -413,6 +418,7 @@ func (h *heldSession) close() {
 // session and tree ids against the ones on the wire through a tamper
 // proxy. The DC uses 127.0.0.60.
 func TestSessionsStatus(t *testing.T) {
+	labtest.Need(t)
 	needLab(t)
 	dc := startDC(t, Options{Addr: "127.0.0.60"})
 	const user = "alice"

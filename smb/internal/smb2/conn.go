@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,10 @@ type Config struct {
 	// WriteTimeout bounds one write to the socket when the request's
 	// context has no deadline; 0 means 60 s.
 	WriteTimeout time.Duration
+	// ClientGUID identifies the client to the server; zero means a random
+	// one. Durable handles and leases belong to it, so the connections
+	// that resume a session's opens must give the same one.
+	ClientGUID [16]byte
 }
 
 func (c *Config) dialects() []uint16 {
@@ -95,6 +100,10 @@ type Conn struct {
 	stats   counters
 
 	wmu sync.Mutex // one writer on the socket
+
+	// leaseBreak, if set, is called (in a goroutine of its own) for each
+	// lease break notification.
+	leaseBreak atomic.Pointer[func(*wire.OplockBreak)]
 
 	mu       sync.Mutex
 	pending  map[uint64]*call
@@ -426,7 +435,13 @@ func (c *Conn) send(ctx context.Context, o sendOpts, msgs ...outMsg) ([]*call, e
 	}
 	release()
 	if err != nil {
-		c.fail(fmt.Errorf("%w: %v", ErrConnectionLost, err))
+		// A frame half written is the end of the connection for every
+		// caller; for this one, a write cut at its own deadline is the
+		// deadline's doing.
+		c.fail(fmt.Errorf("%w: %w", ErrConnectionLost, err))
+		if _, own := ctx.Deadline(); own && errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, context.DeadlineExceeded
+		}
 		return nil, c.Err()
 	}
 	return calls, nil
@@ -513,7 +528,7 @@ func (c *Conn) cancel(cl *call) {
 	ctx, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()
 	if err := c.write(ctx, frame); err != nil {
-		c.fail(fmt.Errorf("%w: %v", ErrConnectionLost, err))
+		c.fail(fmt.Errorf("%w: %w", ErrConnectionLost, err))
 	}
 }
 
@@ -596,7 +611,7 @@ func readError(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%w: the server closed the connection", ErrConnectionLost)
 	}
-	return fmt.Errorf("%w: %v", ErrConnectionLost, err)
+	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 }
 
 // dispatch handles one frame. An error ends the connection.
@@ -670,10 +685,18 @@ func (c *Conn) deliver(m []byte, sealedBy *Session, mayGive bool, bp *[]byte) (b
 		return false, policyError("an encrypted message of session %#x carries session %#x", sealedBy.id.Load(), h.SessionID)
 	}
 	if h.MessageID == wire.MessageIDUnsolicited {
-		// An oplock or lease break notification: smbkrb requests neither,
-		// so there is nothing to acknowledge or act on.
+		// An oplock or lease break notification. smbkrb requests no
+		// oplocks; the leases that make handles durable are acknowledged
+		// by the handler, away from the receiver.
 		if h.Command != wire.CmdOplockBreak {
 			return false, policyError("an unsolicited %s", h.Command)
+		}
+		b, err := wire.ParseOplockBreak(m)
+		if err != nil {
+			return false, fmt.Errorf("%w: %v", ErrPolicy, err)
+		}
+		if f := c.leaseBreak.Load(); f != nil && b.IsLease {
+			go (*f)(b)
 		}
 		return false, nil
 	}

@@ -86,6 +86,18 @@ func (t *Tree) Close(ctx context.Context, fid wire.FileID) error {
 	return t.do(ctx, outMsg{cmd: wire.CmdClose, body: cr.Append})
 }
 
+// OnLeaseBreak makes f the handler of the connection's lease break
+// notifications; it runs in a goroutine of its own for each, and should
+// acknowledge a break that asks for it (LeaseBreakAck) promptly: the
+// server holds up the open that caused it until then.
+func (c *Conn) OnLeaseBreak(f func(*wire.OplockBreak)) { c.leaseBreak.Store(&f) }
+
+// LeaseBreakAck acknowledges a lease break (MS-SMB2 3.2.4.24), accepting
+// state, on a tree of the session that holds the lease.
+func (t *Tree) LeaseBreakAck(ctx context.Context, key [16]byte, state uint32) error {
+	return t.do(ctx, outMsg{cmd: wire.CmdOplockBreak, body: func(m []byte) []byte { return wire.AppendLeaseBreakAck(m, key, state) }})
+}
+
 // Flush asks the server to write the file's data to stable storage.
 func (t *Tree) Flush(ctx context.Context, fid wire.FileID) error {
 	return t.do(ctx, outMsg{cmd: wire.CmdFlush, body: func(m []byte) []byte { return wire.AppendFlushRequest(m, fid) }})

@@ -17,7 +17,7 @@ import (
 // clientCaps are the capabilities smbkrb announces: large MTU (multi-credit
 // requests), encryption (3.0.x; 3.1.1 uses the context), and persistent
 // handles, so that Azure Files grants them.
-const clientCaps = wire.CapLargeMTU | wire.CapEncryption | wire.CapPersistentHandles
+const clientCaps = wire.CapLargeMTU | wire.CapEncryption | wire.CapPersistentHandles | wire.CapLeasing
 
 // negotiate runs NEGOTIATE (MS-SMB2 3.2.4.2.2.2) and checks the answer.
 func (c *Conn) negotiate(ctx context.Context) error {
@@ -27,8 +27,11 @@ func (c *Conn) negotiate(ctx context.Context) error {
 			return fmt.Errorf("%w: dialect %s is not offered by smbkrb (3.0, 3.0.2 and 3.1.1 only)", ErrPolicy, wire.DialectName(d))
 		}
 	}
-	if _, err := rand.Read(c.clientGUID[:]); err != nil {
-		return err
+	c.clientGUID = c.cfg.ClientGUID
+	if c.clientGUID == ([16]byte{}) {
+		if _, err := rand.Read(c.clientGUID[:]); err != nil {
+			return err
+		}
 	}
 	req := &wire.NegotiateRequest{
 		Dialects:     dialects,

@@ -309,6 +309,47 @@ func DurableV2Reconnect(fid FileID, createGUID [16]byte, persistent bool) Create
 	return CreateContext{Name: ContextDurableV2Reconnect, Data: d}
 }
 
+// Lease states (MS-SMB2 2.2.13.2.8): what the client may cache.
+const (
+	LeaseRead   uint32 = 0x01 // SMB2_LEASE_READ_CACHING
+	LeaseHandle uint32 = 0x02 // SMB2_LEASE_HANDLE_CACHING
+	LeaseWrite  uint32 = 0x04 // SMB2_LEASE_WRITE_CACHING
+)
+
+// RequestLeaseV2 is the "RqLs" context in its version 2 form (MS-SMB2
+// 2.2.13.2.10) asking for a lease of state under key (no parent).
+func RequestLeaseV2(key [16]byte, state uint32) CreateContext {
+	d := make([]byte, 52)
+	copy(d[0:16], key[:])
+	binary.LittleEndian.PutUint32(d[16:], state)
+	// Flags 0, LeaseDuration 0, ParentLeaseKey zero, Epoch 0.
+	return CreateContext{Name: ContextRequestLease, Data: d}
+}
+
+// LeaseResponse is the data of a "RqLs" response context (MS-SMB2
+// 2.2.14.2.10 or, version 2, 2.2.14.2.11): the lease granted.
+type LeaseResponse struct {
+	Key   [16]byte
+	State uint32
+	// Epoch is the lease's epoch (version 2 only).
+	Epoch uint16
+}
+
+// ParseLeaseResponse decodes a "RqLs" response context's data: 32 bytes
+// (version 1) or 52 (version 2); anything else is malformed.
+func ParseLeaseResponse(data []byte) (LeaseResponse, error) {
+	var r LeaseResponse
+	if len(data) != 32 && len(data) != 52 {
+		return r, malformed("lease response context of %d bytes", len(data))
+	}
+	copy(r.Key[:], data[0:16])
+	r.State = binary.LittleEndian.Uint32(data[16:])
+	if len(data) == 52 {
+		r.Epoch = binary.LittleEndian.Uint16(data[48:])
+	}
+	return r, nil
+}
+
 // QueryMaximalAccessRequest is the "MxAc" context (MS-SMB2 2.2.13.2.5)
 // with empty data: the response carries the caller's maximal access.
 func QueryMaximalAccessRequest() CreateContext {

@@ -354,3 +354,28 @@ func TestCheckName(t *testing.T) {
 	}()
 	(&CreateRequest{Name: long}).Append(reqHeader2(CmdCreate))
 }
+
+// TestLeaseContext: a version 2 lease request is 52 bytes with the key
+// and state in place; its echo in a response decodes back, and other
+// sizes are refused.
+func TestLeaseContext(t *testing.T) {
+	key := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	c := RequestLeaseV2(key, LeaseRead|LeaseHandle)
+	if c.Name != ContextRequestLease || len(c.Data) != 52 {
+		t.Fatalf("%s of %d bytes", c.Name, len(c.Data))
+	}
+	resp := append([]byte(nil), c.Data...)
+	resp[48] = 7 // epoch
+	l, err := ParseLeaseResponse(resp)
+	if err != nil || l.Key != key || l.State != LeaseRead|LeaseHandle || l.Epoch != 7 {
+		t.Fatalf("%+v, %v", l, err)
+	}
+	if l, err := ParseLeaseResponse(resp[:32]); err != nil || l.Key != key || l.Epoch != 0 {
+		t.Fatalf("version 1: %+v, %v", l, err)
+	}
+	for _, n := range []int{0, 31, 33, 51, 53} {
+		if _, err := ParseLeaseResponse(make([]byte, n)); err == nil {
+			t.Errorf("%d bytes accepted", n)
+		}
+	}
+}

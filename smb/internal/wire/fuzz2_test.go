@@ -18,6 +18,11 @@ func FuzzParseCreateResponse(f *testing.F) {
 		if err != nil || len(r.Contexts) == 0 {
 			return
 		}
+		if data, ok := r.Context(ContextRequestLease); ok {
+			if _, err := ParseLeaseResponse(data); (err == nil) != (len(data) == 32 || len(data) == 52) {
+				t.Fatalf("lease response of %d bytes: %v", len(data), err)
+			}
+		}
 		if len(r.Contexts) > maxCreateContexts {
 			t.Fatalf("%d contexts", len(r.Contexts))
 		}

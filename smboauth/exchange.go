@@ -1,4 +1,4 @@
-package entra
+package smboauth
 
 import (
 	"context"
@@ -12,11 +12,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smbkrb/smbkrb/internal/aad"
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
 // FilesRealm is the realm of the service tickets Azure Files issues for
-// SMB OAuth, and FilesClient their client.
+// SMB OAuth, and FilesClient their client (the cache's principal after an
+// exchange).
 const (
 	FilesRealm  = "FILES.AZURE.STORAGE.MICROSOFT.COM"
 	FilesClient = "AzureFileClient@" + FilesRealm
@@ -25,7 +27,7 @@ const (
 // storageVersion is the x-ms-version of the ticket exchange.
 const storageVersion = "2024-05-04"
 
-// SMBOAuth exchanges OAuth access tokens for Azure Storage at a storage
+// Exchange trades OAuth access tokens for Azure Storage at a storage
 // account's file endpoint for Kerberos service tickets: the path of
 // applications and managed identities, which have no TGT. It implements
 // smb.Credentials: Acquire puts the ticket for the server into the
@@ -34,13 +36,13 @@ const storageVersion = "2024-05-04"
 // server with Realm FilesRealm (or map its host to FilesRealm), so that
 // the service principal is cifs/<account>.file.core.windows.net@FilesRealm.
 //
-// Each exchange re-initializes the cache as FilesClient's: give SMBOAuth
-// a cache of its own.
-type SMBOAuth struct {
+// Each exchange re-initializes the cache as FilesClient's: give an
+// Exchange a cache of its own.
+type Exchange struct {
 	// Tokens gives the access tokens. Required.
 	Tokens TokenSource
 	// HTTPClient carries the exchange; nil means a client that verifies
-	// TLS against the system's roots (Client.SMBOAuth gives the Client's).
+	// TLS against the system's roots (Config.Exchange gives the Config's).
 	HTTPClient *http.Client
 	// Endpoint is the file endpoint's URL with "{account}" for the server
 	// name; "" means "https://{account}" (the account's own name). A
@@ -53,19 +55,13 @@ type SMBOAuth struct {
 	// deadline; 0 means 30 seconds.
 	Timeout time.Duration
 	// OnExchange, if set, is called after each exchange (no secrets).
-	OnExchange func(FileTicket)
+	OnExchange func(Ticket)
 
 	mu sync.Mutex
 }
 
-// SMBOAuth is an SMBOAuth exchange with the client's HTTP client (and so
-// its trust roots) and timeout.
-func (c *Client) SMBOAuth(tokens TokenSource) *SMBOAuth {
-	return &SMBOAuth{Tokens: tokens, HTTPClient: c.http, Timeout: c.cfg.Timeout}
-}
-
-// FileTicket describes a service ticket an exchange gave.
-type FileTicket struct {
+// Ticket describes a service ticket an exchange gave.
+type Ticket struct {
 	// Account is the server name the ticket is for.
 	Account string
 	// Client and Server are the ticket's principals.
@@ -87,9 +83,6 @@ type storageError struct {
 	Message string `xml:"Message"`
 }
 
-// ErrForbidden: the storage account refused the exchange (HTTP 403).
-var ErrForbidden error = &sentinel{"the storage account refused the ticket exchange", "SMB OAuth must be enabled on the storage account, and the identity needs the \"Storage File Data SMB MI Admin\" role (or a narrower SMB data role) on it"}
-
 // accountOf is the server host of a cifs/ principal name.
 func accountOf(spn string) (string, error) {
 	name := spn
@@ -103,26 +96,26 @@ func accountOf(spn string) (string, error) {
 	return strings.ToLower(host), nil
 }
 
-func (o *SMBOAuth) renewBefore() time.Duration {
-	if o.RenewBefore <= 0 {
+func (x *Exchange) renewBefore() time.Duration {
+	if x.RenewBefore <= 0 {
 		return 5 * time.Minute
 	}
-	return o.RenewBefore
+	return x.RenewBefore
 }
 
 // Acquire makes cc hold a ticket for spn that lasts RenewBefore more,
 // exchanging a token for a new one when it does not.
-func (o *SMBOAuth) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache, spn string) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if t, err := k.CachedCredentials(cc, spn); err == nil && time.Until(t.EndTime) > o.renewBefore() {
+func (x *Exchange) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache, spn string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if t, err := k.CachedCredentials(cc, spn); err == nil && time.Until(t.EndTime) > x.renewBefore() {
 		return nil
 	}
 	account, err := accountOf(spn)
 	if err != nil {
 		return &Error{Op: "ticket exchange", Err: err}
 	}
-	krbcred, ft, err := o.exchange(ctx, account)
+	krbcred, ft, err := x.exchange(ctx, account)
 	if err != nil {
 		return err
 	}
@@ -140,29 +133,31 @@ func (o *SMBOAuth) Acquire(ctx context.Context, k *krb5.Context, cc *krb5.CCache
 			ft.Expires = infos[0].EndTime
 		}
 	}
-	if o.OnExchange != nil {
-		o.OnExchange(ft)
+	if x.OnExchange != nil {
+		x.OnExchange(ft)
 	}
 	return nil
 }
 
 // String describes the source.
-func (o *SMBOAuth) String() string { return "SMB OAuth ticket exchange" }
+func (x *Exchange) String() string { return "SMB OAuth ticket exchange" }
 
-// Exchange trades an access token for a service ticket for account
-// (acct.file.core.windows.net) and returns the KRB-CRED (holding the
-// session key: clear it when done) and what it says.
-func (o *SMBOAuth) Exchange(ctx context.Context, account string) ([]byte, FileTicket, error) {
-	return o.exchange(ctx, strings.ToLower(account))
+// KRBCred trades an access token for a service ticket for account
+// (acct.file.core.windows.net) and returns it as a KRB-CRED (holding the
+// session key: clear it when done) with what it says; Acquire does this
+// and puts the ticket into a cache, which is what a Dialer needs. KRBCred
+// is for a caller that hands the ticket to another Kerberos stack.
+func (x *Exchange) KRBCred(ctx context.Context, account string) ([]byte, Ticket, error) {
+	return x.exchange(ctx, strings.ToLower(account))
 }
 
-func (o *SMBOAuth) exchange(ctx context.Context, account string) ([]byte, FileTicket, error) {
+func (x *Exchange) exchange(ctx context.Context, account string) ([]byte, Ticket, error) {
 	const op = "ticket exchange"
-	ft := FileTicket{Account: account}
-	if o.Tokens == nil {
-		return nil, ft, &Error{Op: op, Err: errors.New("SMBOAuth.Tokens is nil: no access tokens")}
+	ft := Ticket{Account: account}
+	if x.Tokens == nil {
+		return nil, ft, &Error{Op: op, Err: errors.New("Exchange.Tokens is nil: no access tokens")}
 	}
-	timeout := o.Timeout
+	timeout := x.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
@@ -172,11 +167,11 @@ func (o *SMBOAuth) exchange(ctx context.Context, account string) ([]byte, FileTi
 		tctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	tok, err := o.Tokens.Token(tctx)
+	tok, err := x.Tokens.Token(tctx)
 	if err != nil {
 		return nil, ft, err
 	}
-	ep := o.Endpoint
+	ep := x.Endpoint
 	if ep == "" {
 		ep = "https://{account}"
 	}
@@ -190,11 +185,11 @@ func (o *SMBOAuth) exchange(ctx context.Context, account string) ([]byte, FileTi
 	req.Header.Set("x-ms-version", storageVersion)
 	req.Header.Set("x-ms-date", time.Now().UTC().Format(http.TimeFormat))
 	req.Header.Set("Content-Length", "0")
-	hc := o.HTTPClient
+	hc := x.HTTPClient
 	if hc == nil {
 		hc = (&Config{}).httpClient()
 	}
-	status, body, err := roundTrip(tctx, hc, timeout, "", op, req)
+	status, body, err := aad.RoundTrip(tctx, hc, timeout, "", op, req)
 	if err != nil {
 		return nil, ft, err
 	}
@@ -215,15 +210,15 @@ func decodeExchange(body []byte) ([]byte, time.Time, error) {
 	const op = "ticket exchange"
 	var r exchangeReply
 	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, time.Time{}, decodeError(op, "the exchange's JSON", err)
+		return nil, time.Time{}, aad.DecodeError(op, "the exchange's JSON", err)
 	}
 	der, err := base64.StdEncoding.DecodeString(r.Ticket)
 	if err != nil || len(der) == 0 {
-		return nil, time.Time{}, decodeError(op, "kerberosServiceTicket is not base64", err)
+		return nil, time.Time{}, aad.DecodeError(op, "kerberosServiceTicket is not base64", err)
 	}
 	if der[0] != 0x76 {
 		clear(der)
-		return nil, time.Time{}, decodeError(op, "kerberosServiceTicket is not a KRB-CRED", nil)
+		return nil, time.Time{}, aad.DecodeError(op, "kerberosServiceTicket is not a KRB-CRED", nil)
 	}
 	var expires time.Time
 	if r.Expiration != "" {
@@ -245,7 +240,7 @@ func exchangeError(status int, body []byte) error {
 		if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
 			msg = msg[:i]
 		}
-		e.Description = clip(strings.TrimSpace(msg), 300)
+		e.Description = aad.Clip(strings.TrimSpace(msg), 300)
 		if se.Code != "" {
 			e.Description = se.Code + ": " + e.Description
 		}
@@ -255,6 +250,8 @@ func exchangeError(status int, body []byte) error {
 		e.Err = fmt.Errorf("%w (it must be a current token for %s)", ErrUnauthorized, StorageResource)
 	case http.StatusForbidden:
 		e.Err = ErrForbidden
+	case http.StatusNotFound:
+		e.Err = ErrNoAccount
 	default:
 		e.Err = fmt.Errorf("HTTP %d", status)
 	}

@@ -1,6 +1,8 @@
 // Package kerbmsg encodes and decodes the few Kerberos messages (RFC 4120)
-// that the Entra Kerberos flow carries outside a KDC exchange, shared by the
-// Entra client (package entra) and its emulator (package entra/entratest).
+// that smbkrb handles outside MIT's own exchanges: the Entra Kerberos flow's
+// AS-REP wrapping, shared by the Entra client (package entra) and its
+// emulator (package entra/entratest), and what package krb5 reads itself
+// (a cached Ticket's enctype, the e-text of a KDC's KRB-ERROR: [ErrorText]).
 //
 // Entra hands out the cloud TGT not in a Kerberos exchange but inside a PRT
 // response (see ENTRA.md in the project's shared notes): tgt_cloud's

@@ -1,4 +1,4 @@
-package entra
+package smboauth
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/managedidentity"
+
+	"github.com/smbkrb/smbkrb/internal/aad"
 )
 
 // StorageResource is the audience of the access tokens Azure Files
@@ -59,17 +61,21 @@ func (s *confidentialSource) Token(ctx context.Context) (AccessToken, error) {
 		if ctx.Err() != nil {
 			return AccessToken{}, &Error{Op: s.op, Err: ctx.Err()}
 		}
-		return AccessToken{}, msalError(s.op, err)
+		return AccessToken{}, aad.MSALError(s.op, err)
 	}
 	return AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}, nil
 }
 
-func (c *Client) confidential(op, clientID string, cred confidential.Credential) (TokenSource, error) {
+func (c *Config) confidential(op, clientID string, cred confidential.Credential) (TokenSource, error) {
 	if clientID == "" {
 		return nil, &Error{Op: op, Err: errors.New("no client (application) ID")}
 	}
-	app, err := confidential.New(c.cfg.authorityURL(), clientID, cred,
-		confidential.WithHTTPClient(c.http),
+	authority, err := c.authorityURL()
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
+	}
+	app, err := confidential.New(authority, clientID, cred,
+		confidential.WithHTTPClient(c.httpClient()),
 		// The authority is taken as configured (sovereign clouds, the
 		// emulator): no instance discovery call to the public cloud.
 		confidential.WithInstanceDiscovery(false))
@@ -80,9 +86,9 @@ func (c *Client) confidential(op, clientID string, cred confidential.Credential)
 }
 
 // ClientSecretTokens is the client-credentials flow of an application
-// (service principal) with a client secret, through MSAL for Go: tokens
-// for Azure Storage, cached until they near their end.
-func (c *Client) ClientSecretTokens(clientID, secret string) (TokenSource, error) {
+// (service principal) of the tenant c.Tenant with a client secret, through
+// MSAL for Go: tokens for Azure Storage, cached until they near their end.
+func (c *Config) ClientSecretTokens(clientID, secret string) (TokenSource, error) {
 	const op = "client credentials"
 	if secret == "" {
 		return nil, &Error{Op: op, Err: errors.New("empty client secret")}
@@ -98,7 +104,7 @@ func (c *Client) ClientSecretTokens(clientID, secret string) (TokenSource, error
 // application with a certificate (the first of certs, whose key is key):
 // MSAL signs a client assertion with it. Prefer it to a secret on a
 // device: the key can stay in a file only the service may read.
-func (c *Client) ClientCertificateTokens(clientID string, certs []*x509.Certificate, key crypto.PrivateKey) (TokenSource, error) {
+func (c *Config) ClientCertificateTokens(clientID string, certs []*x509.Certificate, key crypto.PrivateKey) (TokenSource, error) {
 	const op = "client credentials"
 	cred, err := confidential.NewCredFromCert(certs, key)
 	if err != nil {
@@ -112,7 +118,7 @@ func (c *Client) ClientCertificateTokens(clientID string, certs []*x509.Certific
 func ParseCertificateKey(pemData []byte) ([]*x509.Certificate, crypto.PrivateKey, error) {
 	certs, key, err := confidential.CertFromPEM(pemData, "")
 	if err != nil {
-		return nil, nil, fmt.Errorf("entra: certificate and key: %w", err)
+		return nil, nil, fmt.Errorf("smboauth: certificate and key: %w", err)
 	}
 	return certs, key, nil
 }
@@ -129,7 +135,7 @@ func (s *managedSource) Token(ctx context.Context) (AccessToken, error) {
 		if ctx.Err() != nil {
 			return AccessToken{}, &Error{Op: op, Err: ctx.Err()}
 		}
-		return AccessToken{}, msalError(op, err)
+		return AccessToken{}, aad.MSALError(op, err)
 	}
 	return AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}, nil
 }
@@ -139,8 +145,8 @@ func (s *managedSource) Token(ctx context.Context) (AccessToken, error) {
 // from the environment: App Service and Functions (IDENTITY_ENDPOINT and
 // IDENTITY_HEADER), Azure Arc, Service Fabric, and otherwise the VM's
 // instance metadata service. clientID "" is the system-assigned identity,
-// anything else a user-assigned identity's client ID. httpClient nil
-// means MSAL's default.
+// anything else a user-assigned identity's client ID. It needs no Config:
+// httpClient nil means MSAL's default.
 func ManagedIdentityTokens(clientID string, httpClient *http.Client) (TokenSource, error) {
 	var id managedidentity.ID = managedidentity.SystemAssigned()
 	if clientID != "" {

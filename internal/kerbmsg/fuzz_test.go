@@ -104,3 +104,17 @@ func FuzzParsePrincipal(f *testing.F) {
 		}
 	})
 }
+
+// FuzzErrorText: any input gives a text, ErrNotKRBError or an error,
+// never a panic, and a text within the bound.
+func FuzzErrorText(f *testing.F) {
+	f.Add(krbError(stringElement("AADSTS700016: not found"), true))
+	f.Add(krbError(nil, false))
+	f.Add([]byte{0x7e, 0x03, 0x30, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		text, err := ErrorText(b)
+		if err == nil && len(text) > maxStringLen {
+			t.Fatalf("e-text of %d bytes", len(text))
+		}
+	})
+}

@@ -1,4 +1,4 @@
-package kerbmsg
+package kerbmsg_test
 
 import (
 	"bytes"
@@ -9,9 +9,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/smbkrb/smbkrb/internal/kerbmsg"
 	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/mitkdc"
+	"github.com/smbkrb/smbkrb/internal/lab/testmain"
+	"github.com/smbkrb/smbkrb/kkdcp"
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
@@ -110,20 +114,12 @@ func TestRealASRep(t *testing.T) {
 	} {
 		t.Run(c.want, func(t *testing.T) {
 			rec := &recorder{}
-			k, err := krb5.NewContext(&krb5.Config{
+			k := testmain.Context(t, &krb5.Config{
 				Realms:       []krb5.Realm{{Name: realm, KDCs: []string{kdc.Addr}}},
 				DefaultRealm: realm,
-				Dial:         rec.dial,
+				DialContext:  rec.dial,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer k.Close()
-			cc, err := k.NewMemoryCCache()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cc.Close()
+			cc := testmain.MemoryCache(t, k)
 			got, err := k.GetInitCredsPassword(t.Context(), cc, c.client, []byte(pw), &krb5.InitCredsOptions{Enterprise: c.enterprise, Realm: realm})
 			if err != nil {
 				t.Fatal(err)
@@ -140,8 +136,15 @@ func TestRealASRep(t *testing.T) {
 					asReps = append(asReps, m)
 				case 0x7e:
 					sawError = true
-					if _, err := ParseASRep(m); err == nil || !strings.Contains(err.Error(), "KRB-ERROR") {
+					if _, err := kerbmsg.ParseASRep(m); err == nil || !strings.Contains(err.Error(), "KRB-ERROR") {
 						t.Errorf("KRB-ERROR parsed as: %v", err)
+					}
+					// MIT's PREAUTH_REQUIRED carries e-data and, in 1.20,
+					// e-text; the strict walk over its fields accepts it.
+					if text, err := kerbmsg.ErrorText(m); err != nil {
+						t.Errorf("ErrorText of MIT's KRB-ERROR: %v", err)
+					} else {
+						t.Logf("KRB-ERROR e-text %q", text)
 					}
 				}
 			}
@@ -152,7 +155,7 @@ func TestRealASRep(t *testing.T) {
 				t.Fatalf("captured %d AS-REPs, want 1", len(asReps))
 			}
 			der := asReps[0]
-			r, err := ParseASRep(der)
+			r, err := kerbmsg.ParseASRep(der)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,14 +165,14 @@ func TestRealASRep(t *testing.T) {
 			if r.Client() != c.want {
 				t.Errorf("Client() = %q, want %q", r.Client(), c.want)
 			}
-			tk, err := ParseTicket(r.Ticket)
+			tk, err := kerbmsg.ParseTicket(r.Ticket)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tk.Realm != realm || tk.Server() != "krbtgt/"+realm+"@"+realm {
 				t.Errorf("ticket server %q", tk.Server())
 			}
-			if !tk.SName.Equal(PrincipalName{NameString: []string{"krbtgt", realm}}) {
+			if !tk.SName.Equal(kerbmsg.PrincipalName{NameString: []string{"krbtgt", realm}}) {
 				t.Errorf("ticket sname %+v", tk.SName)
 			}
 			if r.EncPart.EType != 18 && r.EncPart.EType != 20 {
@@ -179,7 +182,7 @@ func TestRealASRep(t *testing.T) {
 				t.Errorf("enc-part of %d bytes", len(r.EncPart.Cipher))
 			}
 			if r.PAData != nil {
-				if _, err := ParsePAData(r.PAData); err != nil {
+				if _, err := kerbmsg.ParsePAData(r.PAData); err != nil {
 					t.Error(err)
 				}
 			}
@@ -193,8 +196,53 @@ func TestRealASRep(t *testing.T) {
 				t.Errorf("Marshal of the KDC's AS-REP differs from the KDC's bytes:\n got %x\nwant %x", again, der)
 			}
 			if b, err := tk.Marshal(); err != nil || !bytes.Equal(b, r.Ticket) {
-				t.Errorf("Ticket.Marshal differs from the KDC's bytes (%v)", err)
+				t.Errorf("kerbmsg.Ticket.Marshal differs from the KDC's bytes (%v)", err)
 			}
 		})
+	}
+}
+
+// TestProbeASReq sends MarshalProbeASReq's AS-REQ to a real MIT KDC: a
+// principal that needs pre-authentication and one the KDC does not know
+// each get a KRB-ERROR whose stime is the KDC's clock, now.
+func TestProbeASReq(t *testing.T) {
+	const realm = "PROBE.TEST"
+	kdc, err := mitkdc.Start(filepath.Join(t.TempDir(), "kdc"), mitkdc.Options{Realm: realm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kdc.Close() })
+	if err := kdc.AddPrincipal("carol", labtool.Password()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kdc.Kadmin("modprinc +requires_preauth carol"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		code int32
+	}{{"carol", 25}, {"nobody", 6}} {
+		req, err := kerbmsg.MarshalProbeASReq(kerbmsg.PrincipalName{NameType: kerbmsg.NameTypePrincipal, NameString: []string{c.name}},
+			realm, 1<<31-1, time.Now().Add(time.Hour).Truncate(time.Second), []int32{18, 17})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply, err := kkdcp.ExchangeTCP(t.Context(), nil, kdc.Addr, req, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := kerbmsg.ParseError(reply)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if e.ErrorCode != c.code || time.Since(e.STime).Abs() > 10*time.Second {
+			t.Errorf("%s: error %d at %v, want error %d now", c.name, e.ErrorCode, e.STime, c.code)
+		}
+	}
+	if _, err := kerbmsg.MarshalProbeASReq(kerbmsg.PrincipalName{}, realm, 1, time.Now(), []int32{18}); err == nil {
+		t.Error("an empty cname was encoded")
+	}
+	if _, err := kerbmsg.MarshalProbeASReq(kerbmsg.PrincipalName{NameType: kerbmsg.NameTypePrincipal, NameString: []string{"x"}}, realm, 1<<31, time.Now().Truncate(time.Second), []int32{18}); err == nil {
+		t.Error("a nonce of 2^31 was encoded: KDCs drop it")
 	}
 }
