@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/entra/internal/msjose"
+	"github.com/smbkrb/smbkrb/internal/aad"
 	"github.com/smbkrb/smbkrb/krb5"
 )
 
-// Session is a device's sign-in of one user: the Primary Refresh Token
+// SignIn is a device's sign-in of one user: the Primary Refresh Token
 // (PRT) with its session key, and the cloud TGT Entra issued with it. It
 // is a secret: Save writes it with mode 0600, Close zeroes the keys. Its
 // methods may be called from several goroutines.
-type Session struct {
+type SignIn struct {
 	// Device is the device the PRT is bound to.
 	Device *Device
 	// User is the user's principal name (alice@contoso.com).
@@ -54,7 +55,7 @@ type Info struct {
 }
 
 // Info describes the session.
-func (s *Session) Info() Info {
+func (s *SignIn) Info() Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in := Info{User: s.User, PRTExpires: s.prtExpires, TopLevelNames: append([]string(nil), s.topLevelNames...)}
@@ -74,7 +75,7 @@ func (s *Session) Info() Info {
 }
 
 // Close zeroes the session's keys; the session cannot be used after it.
-func (s *Session) Close() {
+func (s *SignIn) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.sessionKey)
@@ -91,7 +92,7 @@ func (s *Session) Close() {
 // StoreTGT initializes cc with the cloud TGT's client and stores the TGT
 // in it, replacing what cc held. It fails with ErrNoTGT if Entra sent no
 // TGT.
-func (s *Session) StoreTGT(cc *krb5.CCache) error {
+func (s *SignIn) StoreTGT(cc *krb5.CCache) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tgt == nil {
@@ -107,7 +108,7 @@ func (s *Session) StoreTGT(cc *krb5.CCache) error {
 // sends under cloud Kerberos trust, or nil. It is not a usable TGT by
 // itself: an on-premises domain controller exchanges it for a full one.
 // Zero the returned credential when done.
-func (s *Session) PartialADTGT() *krb5.Credential {
+func (s *SignIn) PartialADTGT() *krb5.Credential {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.adTGT == nil {
@@ -144,6 +145,11 @@ func (f *flexibleInt) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
+		// A short value is shown to help whoever reads the error; a
+		// long one is not (it is no number, and could be anything).
+		if len(s) > 20 {
+			return fmt.Errorf("not a number: a %d-character string", len(s))
+		}
 		return fmt.Errorf("not a number: %q", s)
 	}
 	*f = flexibleInt(n)
@@ -159,7 +165,7 @@ func (c *Client) nonce(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if r.Nonce == "" {
-		return "", decodeError("nonce", "the reply has no Nonce", nil)
+		return "", aad.DecodeError("nonce", "the reply has no Nonce", nil)
 	}
 	return r.Nonce, nil
 }
@@ -169,12 +175,12 @@ func (c *Client) nonce(ctx context.Context) (string, error) {
 const winVer = "10.0.19041.868"
 
 // SignInPassword signs user (alice@contoso.com) in on the device with a
-// password and returns the session, with the cloud TGT decoded (MIT
-// decrypts it, through k). A password sign-in cannot do multi-factor
+// password and returns the sign-in, with the cloud TGT decoded (MIT
+// decrypts it; no krb5.Context is needed). A password sign-in cannot do multi-factor
 // authentication: a policy that demands it fails with ErrMFARequired; use
 // a refresh token from DeviceCodeSignIn instead. The caller should zero
 // password afterwards.
-func (c *Client) SignInPassword(ctx context.Context, k *krb5.Context, d *Device, user string, password []byte) (*Session, error) {
+func (c *Client) SignInPassword(ctx context.Context, d *Device, user string, password []byte) (*SignIn, error) {
 	if user == "" || !strings.Contains(user, "@") {
 		return nil, &Error{Op: "sign in", Err: fmt.Errorf("%q is not a user principal name such as alice@contoso.com", user)}
 	}
@@ -186,14 +192,14 @@ func (c *Client) SignInPassword(ctx context.Context, k *krb5.Context, d *Device,
 		"username":   user,
 		"password":   string(password),
 	}
-	return c.signIn(ctx, k, d, user, claims)
+	return c.signIn(ctx, d, user, claims)
 }
 
 // SignInRefreshToken signs in on the device with a refresh token of the
 // Microsoft Authentication Broker (BrokerClientID), such as
 // DeviceCodeSignIn returns; that path can satisfy multi-factor
 // authentication.
-func (c *Client) SignInRefreshToken(ctx context.Context, k *krb5.Context, d *Device, refreshToken string) (*Session, error) {
+func (c *Client) SignInRefreshToken(ctx context.Context, d *Device, refreshToken string) (*SignIn, error) {
 	if refreshToken == "" {
 		return nil, &Error{Op: "sign in", Err: errors.New("no refresh token")}
 	}
@@ -204,10 +210,10 @@ func (c *Client) SignInRefreshToken(ctx context.Context, k *krb5.Context, d *Dev
 		"grant_type":    "refresh_token",
 		"refresh_token": refreshToken,
 	}
-	return c.signIn(ctx, k, d, "", claims)
+	return c.signIn(ctx, d, "", claims)
 }
 
-func (c *Client) signIn(ctx context.Context, k *krb5.Context, d *Device, user string, claims map[string]any) (*Session, error) {
+func (c *Client) signIn(ctx context.Context, d *Device, user string, claims map[string]any) (*SignIn, error) {
 	const op = "sign in"
 	if d == nil || d.key == nil || d.transportKey == nil || d.Certificate == nil {
 		return nil, &Error{Op: op, Err: errors.New("the device identity is incomplete: register the device first")}
@@ -249,10 +255,10 @@ func (c *Client) signIn(ctx context.Context, k *krb5.Context, d *Device, user st
 
 	skey, err := msjose.DecryptSessionKeyJWE(reply.SessionKeyJWE, d.transportKey)
 	if err != nil {
-		return nil, decodeError(op, "session_key_jwe", err)
+		return nil, aad.DecodeError(op, "session_key_jwe", err)
 	}
-	s := &Session{Device: d, User: user, sessionKey: skey}
-	if err := s.apply(k, op, &reply); err != nil {
+	s := &SignIn{Device: d, User: user, sessionKey: skey}
+	if err := s.apply(op, &reply); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -263,17 +269,17 @@ func (c *Client) signIn(ctx context.Context, k *krb5.Context, d *Device, user st
 }
 
 // apply takes a PRT reply into s: the PRT, its expiry, the TGTs.
-func (s *Session) apply(k *krb5.Context, op string, r *tokenReply) error {
+func (s *SignIn) apply(op string, r *tokenReply) error {
 	if r.RefreshToken == "" {
-		return decodeError(op, "the reply has no refresh_token (PRT)", nil)
+		return aad.DecodeError(op, "the reply has no refresh_token (PRT)", nil)
 	}
-	tgt, err := decodeTGT(k, r.TGTCloud, s.sessionKey)
+	tgt, err := decodeTGT(r.TGTCloud, s.sessionKey)
 	if err != nil {
 		return &Error{Op: op, Err: fmt.Errorf("tgt_cloud: %w", err)}
 	}
 	var ad *krb5.Credential
 	if r.TGTAD != "" {
-		ad, err = decodeTGT(k, r.TGTAD, s.sessionKey)
+		ad, err = decodeTGT(r.TGTAD, s.sessionKey)
 		if errors.Is(err, ErrNoTGT) {
 			ad, err = nil, nil
 		}
@@ -307,7 +313,7 @@ func (s *Session) apply(k *krb5.Context, op string, r *tokenReply) error {
 // Refresh renews the PRT and gets a new cloud TGT (Entra does not renew
 // TGTs): a request signed with the session key, whose reply is encrypted
 // under it.
-func (c *Client) Refresh(ctx context.Context, k *krb5.Context, s *Session) error {
+func (c *Client) Refresh(ctx context.Context, s *SignIn) error {
 	const op = "refresh"
 	s.mu.Lock()
 	prt, skey := s.prt, append([]byte(nil), s.sessionKey...)
@@ -368,20 +374,20 @@ func (c *Client) Refresh(ctx context.Context, k *krb5.Context, s *Session) error
 		var err error
 		plain, _, err = msjose.DecryptJWE(trimmed, skey)
 		if err != nil {
-			return decodeError(op, "the encrypted reply", err)
+			return aad.DecodeError(op, "the encrypted reply", err)
 		}
 		defer clear(plain)
 	}
 	var reply tokenReply
 	if err := json.Unmarshal(plain, &reply); err != nil {
-		return decodeError(op, "the reply", err)
+		return aad.DecodeError(op, "the reply", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sessionKey == nil {
 		return &Error{Op: op, Err: errors.New("the session was closed")}
 	}
-	return s.apply(k, op, &reply)
+	return s.apply(op, &reply)
 }
 
 // postRaw posts form and returns a 200 reply's body as it is.
@@ -395,7 +401,7 @@ func (c *Client) postRaw(ctx context.Context, op, u string, form url.Values) ([]
 		return nil, err
 	}
 	if status != 200 {
-		return nil, replyError(op, status, body)
+		return nil, aad.ReplyError(op, status, body)
 	}
 	return body, nil
 }
