@@ -2,9 +2,12 @@ package smb
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"strings"
@@ -251,4 +254,53 @@ func writeFull(ctx context.Context, t *smb2.Tree, fid wire.FileID, p []byte, off
 		}
 	}
 	return done, nil
+}
+
+// truncate sets the end of file of name to size.
+func truncate(ctx context.Context, t *smb2.Tree, name string, size int64) error {
+	r, err := open(ctx, t, name, wire.FileWriteData|wire.FileReadAttributes, wire.FileOpen, wire.OptNonDirectoryFile)
+	if err != nil {
+		return err
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(size))
+	if err := t.SetInfo(ctx, r.FileID, wire.InfoTypeFile, wire.FileEndOfFileInformation, b[:]); err != nil {
+		closeQuietly(t, r.FileID)
+		return err
+	}
+	return t.Close(ctx, r.FileID)
+}
+
+// fsFullSize asks for FileFsFullSizeInformation (MS-FSCC 2.5.4) of the
+// share root.
+func fsFullSize(ctx context.Context, t *smb2.Tree) (FSStat, error) {
+	r, err := open(ctx, t, "", wire.FileReadAttributes, wire.FileOpen, wire.OptDirectoryFile)
+	if err != nil {
+		return FSStat{}, err
+	}
+	b, err := t.QueryInfo(ctx, r.FileID, wire.InfoTypeFileSystem, wire.FileFsFullSizeInformation, 32)
+	if err != nil {
+		closeQuietly(t, r.FileID)
+		return FSStat{}, err
+	}
+	if err := t.Close(ctx, r.FileID); err != nil {
+		return FSStat{}, err
+	}
+	return parseFSFullSize(b)
+}
+
+// parseFSFullSize decodes FILE_FS_FULL_SIZE_INFORMATION: total, caller
+// available and actual available allocation units (8 bytes each), then
+// sectors per unit and bytes per sector (4 each).
+func parseFSFullSize(b []byte) (FSStat, error) {
+	if len(b) < 32 {
+		return FSStat{}, fmt.Errorf("%w: FileFsFullSizeInformation of %d bytes", ErrPolicy, len(b))
+	}
+	le := binary.LittleEndian
+	total, avail, free := le.Uint64(b), le.Uint64(b[8:]), le.Uint64(b[16:])
+	unit := uint64(le.Uint32(b[24:])) * uint64(le.Uint32(b[28:]))
+	if unit == 0 || unit > 1<<30 || total > math.MaxUint64/unit {
+		return FSStat{}, fmt.Errorf("%w: FileFsFullSizeInformation gives %d-byte units of %d", ErrPolicy, unit, total)
+	}
+	return FSStat{BlockSize: int64(unit), Blocks: total, BlocksFree: min(free, total), BlocksAvail: min(avail, total)}, nil
 }

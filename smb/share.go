@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -222,6 +223,49 @@ func (sh *Share) Chtimes(ctx context.Context, name string, atime, mtime time.Tim
 	return sh.fail("chtimes", name, sh.do(ctx, func(t *smb2.Tree) error { return chtimes(ctx, t, name, atime, mtime) }))
 }
 
+// Truncate sets the size of the file name: it is cut at size, or grows
+// with zero bytes to it, in place.
+func (sh *Share) Truncate(ctx context.Context, name string, size int64) error {
+	name = clean(name)
+	if size < 0 {
+		return sh.fail("truncate", name, fmt.Errorf("negative size %d", size))
+	}
+	return sh.fail("truncate", name, sh.do(ctx, func(t *smb2.Tree) error { return truncate(ctx, t, name, size) }))
+}
+
+// CheckWrite reports whether the caller may write the existing file
+// name: it opens the file for writing and closes it again, changing
+// nothing. The error is what a write would meet (errors.Is
+// fs.ErrPermission, fs.ErrNotExist, ...).
+func (sh *Share) CheckWrite(ctx context.Context, name string) error {
+	name = clean(name)
+	return sh.fail("open", name, sh.do(ctx, func(t *smb2.Tree) error {
+		r, err := open(ctx, t, name, wire.FileWriteData|wire.FileReadAttributes, wire.FileOpen, wire.OptNonDirectoryFile)
+		if err != nil {
+			return err
+		}
+		return t.Close(ctx, r.FileID)
+	}))
+}
+
+// FSStat is the size of the volume that holds a share, as the server
+// reports it for the caller (MS-FSCC FileFsFullSizeInformation).
+type FSStat struct {
+	// BlockSize is the size of an allocation unit in bytes.
+	BlockSize int64
+	// Blocks is the volume's size in units; BlocksFree the units free on
+	// it, and BlocksAvail those the caller may use (less, under a quota).
+	Blocks, BlocksFree, BlocksAvail uint64
+}
+
+// StatFS reports the size and free space of the share's volume. Azure
+// Files reports the share's quota as its size.
+func (sh *Share) StatFS(ctx context.Context) (FSStat, error) {
+	var st FSStat
+	err := sh.do(ctx, func(t *smb2.Tree) (err error) { st, err = fsFullSize(ctx, t); return })
+	return st, sh.fail("statfs", "", err)
+}
+
 // Open opens a file for reading. The file's reads use ctx; cancel it to
 // abort them.
 func (sh *Share) Open(ctx context.Context, name string) (*File, error) {
@@ -365,6 +409,24 @@ func (f *File) Read(p []byte) (int, error) {
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	var n int
 	err := f.retry(func(t *smb2.Tree, fid wire.FileID) (err error) { n, err = readFull(f.ctx, t, fid, p, off); return })
+	if err == io.EOF {
+		return n, err
+	}
+	if err == nil && n < len(p) {
+		return n, io.EOF
+	}
+	return n, f.sh.fail("read", f.name, err)
+}
+
+// ReadAtContext is ReadAt bounded by ctx as well as by the context the
+// file was opened with.
+func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(f.ctx, cancel)
+	defer stop()
+	var n int
+	err := f.retryCtx(ctx, func(t *smb2.Tree, fid wire.FileID) (err error) { n, err = readFull(ctx, t, fid, p, off); return })
 	if err == io.EOF {
 		return n, err
 	}

@@ -218,8 +218,8 @@ func (a *app) credentials(cmd string, o *options) (creds smb.Credentials, forget
 	}
 	p := smb.Password(o.user, pw)
 	clear(pw)
-	if o.enterprise {
-		p.Options = &krb5.InitCredsOptions{Enterprise: true}
+	if o.enterprise || o.lifetime > 0 {
+		p.Options = &krb5.InitCredsOptions{Enterprise: o.enterprise, Lifetime: o.lifetime}
 	}
 	return p, p.Forget, nil
 }

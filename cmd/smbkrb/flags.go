@@ -75,6 +75,16 @@ type options struct {
 	dryRun    bool
 	files     int
 
+	// mount.
+	readOnly    bool
+	uid, gid    int
+	fileMode    modeValue
+	dirMode     modeValue
+	attrTimeout time.Duration
+	stagingDir  string
+	allowOther  bool
+	fuseDebug   bool
+
 	// configDir is the directory of the configuration file read, for
 	// relative paths in it.
 	configDir string

@@ -89,6 +89,9 @@ func init() {
 			}},
 		{name: "mv", args: "//server/share/from //server/share/to", summary: "rename or move within one share",
 			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 2, maxArgs: 2, run: cmdMv},
+		{name: "mount", args: "//server/share[/dir] MOUNTPOINT", summary: "serve a share as a local file system (FUSE) until Ctrl-C, SIGTERM or fusermount3 -u",
+			groups: groupKerberos | groupLogin | groupServer | groupEntra | groupOAuth, minArgs: 2, maxArgs: 2, run: cmdMount,
+			flags: mountFlags},
 		{name: "kinit", args: "[PRINCIPAL]", summary: "log in and store the ticket-granting ticket in the cache",
 			groups: groupKerberos | groupLogin, minArgs: 0, maxArgs: 1, run: cmdKinit,
 			flags: func(fs *flag.FlagSet, o *options) {

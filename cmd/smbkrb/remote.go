@@ -254,6 +254,10 @@ func (l *lazyCredentials) forget() {
 
 // Close disconnects and releases everything.
 func (c *conn) Close() {
+	if c.forget != nil {
+		c.forget()
+		c.forget = nil
+	}
 	if c.share != nil {
 		c.share.Close()
 	}
@@ -300,8 +304,12 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 	c := &conn{k: k}
 	srv := r.server(o)
 	d, err := a.dialer(cmd, o, c, &srv)
+	// A mount lives for days: it keeps the password (in memory only) to
+	// log in again when its ticket-granting ticket ends, and forgets it
+	// when the mount ends. Every other command forgets it after the dial.
+	keep := cmd == "mount"
 	defer func() {
-		if c.forget != nil {
+		if c.forget != nil && !keep {
 			c.forget()
 		}
 	}()
@@ -321,7 +329,9 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 	tctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	c.sess, err = d.Dial(tctx, srv)
-	c.forget()
+	if !keep {
+		c.forget()
+	}
 	if err != nil {
 		c.Close()
 		return nil, err
