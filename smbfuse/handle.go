@@ -1,3 +1,5 @@
+//go:build !(arm || 386 || mips || mipsle)
+
 package smbfuse
 
 import (
@@ -203,13 +205,22 @@ func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	return h.Flush(ctx)
 }
 
+// Release is the last close of an open: the program has its answer
+// already (the kernel does not wait for this one), so what it needs from
+// the server (the CLOSE, an upload a failed close left) runs in the
+// background, and Unmount waits for it.
 func (h *handle) Release(ctx context.Context) syscall.Errno {
-	if h.ra != nil {
-		h.ra.close()
-	}
-	if h.stg != nil {
-		h.stg.unref()
-	}
+	f := h.n.fsys
+	f.bg.Add(1)
+	go func() {
+		defer f.bg.Done()
+		if h.ra != nil {
+			h.ra.close()
+		}
+		if h.stg != nil {
+			h.stg.unref()
+		}
+	}()
 	return 0
 }
 

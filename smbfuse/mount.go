@@ -1,3 +1,5 @@
+//go:build !(arm || 386 || mips || mipsle)
+
 package smbfuse
 
 import (
@@ -20,12 +22,14 @@ import (
 	"github.com/smbkrb/smbkrb/smb"
 )
 
-// Options configure a mount. The zero value is a read-write mount owned
-// by the calling user, files 0644 and directories 0755, attributes cached
-// for 1 s, every server operation bounded by 60 s.
+// Options configure a mount. Nil Options give a read-write mount owned by
+// the calling user, files 0644 and directories 0755, attributes cached for
+// 1 s, every server operation bounded by 60 s; in Options of one's own,
+// zero fields take those defaults, except UID and GID (0 is root: -1 is the
+// caller).
 type Options struct {
 	// UID and GID own every file and directory; -1 means the calling
-	// process's own.
+	// process's own, 0 root.
 	UID, GID int
 	// FileMode and DirMode are the permission bits of files and
 	// directories (0: 0644 and 0755). A file with the read-only attribute,
@@ -147,7 +151,10 @@ func New(sh *smb.Share, dir, mountpoint string, opts *Options) (*Mount, error) {
 		MaxBackground: 64,
 		DisableXAttrs: true,
 		DirectMount:   true,
-		Debug:         o.Debug,
+		// O_TRUNC comes with the open (not as a later SETATTR), so that
+		// an open that truncates does not first copy the old content.
+		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC,
+		Debug:             o.Debug,
 	}
 	if o.ReadOnly {
 		mo.Options = append(mo.Options, "ro")
@@ -187,10 +194,14 @@ func errOr(err error, alt error) error {
 // outside.
 func (m *Mount) Wait() { m.server.Wait() }
 
-// Flush uploads every file staged for writing that has changes not yet
-// on the server (what a close would upload), and reports the first
-// failure; the others are logged.
-func (m *Mount) Flush(ctx context.Context) error { return m.fsys.flushAll(ctx) }
+// Flush waits for the files closed last to finish closing, then uploads
+// every file staged for writing that has changes not yet on the server
+// (what a close would upload), and reports the first failure; the others
+// are logged.
+func (m *Mount) Flush(ctx context.Context) error {
+	m.waitReleases(m.fsys.o.Timeout)
+	return m.fsys.flushAll(ctx)
+}
 
 // Unmount flushes what is staged and unmounts. When programs still have
 // files open, the mount point is detached at once (MNT_DETACH) and those
@@ -205,7 +216,22 @@ func (m *Mount) Unmount(grace time.Duration) error {
 func (m *Mount) unmount(grace time.Duration) error {
 	ctx := context.Background()
 	ferr := m.fsys.flushAll(ctx)
-	err := m.server.Unmount()
+	// The unmount waits for the requests being served; one stuck on the
+	// server must not hold it past the grace period.
+	errc := make(chan error, 1)
+	go func() { errc <- m.server.Unmount() }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(grace):
+		m.fsys.o.Logf("%s: requests still being served after %v: ending the FUSE connection", m.dir, grace)
+		if aerr := abortConnection(m.dev); aerr != nil {
+			m.fsys.o.Logf("%s: ending the FUSE connection: %v", m.dir, aerr)
+		}
+		syscall.Unmount(m.dir, syscall.MNT_DETACH)
+		m.fsys.cancel()
+		return ferr
+	}
 	if err != nil {
 		// Busy: programs hold files open. Detach, serve them a little
 		// longer, then end.
@@ -228,8 +254,20 @@ func (m *Mount) unmount(grace time.Duration) error {
 			}
 		}
 	}
+	m.waitReleases(grace)
 	m.fsys.cancel()
 	return ferr
+}
+
+// waitReleases waits up to d for the releases still finishing.
+func (m *Mount) waitReleases(d time.Duration) {
+	done := make(chan struct{})
+	go func() { m.fsys.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		m.fsys.o.Logf("%s: closing files on the server did not finish within %v", m.dir, d)
+	}
 }
 
 // logWriter adapts Logf to go-fuse's *log.Logger for Debug.

@@ -1,3 +1,5 @@
+//go:build !(arm || 386 || mips || mipsle)
+
 package smbfuse
 
 import (
@@ -28,6 +30,8 @@ type fileSystem struct {
 
 	mu     sync.Mutex
 	staged map[*staging]struct{} // every open staging, for flushAll
+
+	bg sync.WaitGroup // releases finishing in the background
 }
 
 // op bounds one server operation of a request.

@@ -1,3 +1,5 @@
+//go:build !(arm || 386 || mips || mipsle)
+
 package smbfuse
 
 import (
@@ -163,6 +165,14 @@ func (s *staging) truncate(size int64) error {
 	}
 	if err := s.f.Truncate(size); err != nil {
 		return err
+	}
+	if size == 0 && !s.gone {
+		// Written again from the start (O_TRUNC of a file still
+		// staged): upload while it is written, as for a new one.
+		if s.up != nil {
+			s.voidLocked()
+		}
+		s.stream = true
 	}
 	s.size = size
 	s.dirty = true

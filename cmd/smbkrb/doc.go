@@ -20,6 +20,7 @@
 //	rm //server/share/path                       remove a file or an empty directory
 //	mkdir [-p] //server/share/dir                make a directory (-p: and its parents)
 //	mv //server/share/from //server/share/to     rename or move within one share
+//	mount //server/share[/dir] MOUNTPOINT        serve the share as a local file system (FUSE)
 //	kinit [PRINCIPAL]                            log in; keep the ticket-granting ticket in the cache
 //	klist [--json]                               show the cache's principal and tickets (and the Entra sign-in)
 //	kdestroy                                     destroy the cache
@@ -57,6 +58,35 @@
 // on standard error, or as JSON on standard output with --json, and the
 // exit code is non-zero when a file failed. Symbolic links and other
 // entries that are not files or directories are skipped with a message.
+//
+// mount serves the share (or a directory of it) at MOUNTPOINT through
+// FUSE (/dev/fuse; fusermount3 from the fuse3 package for users other
+// than root), in the foreground, until Ctrl-C, SIGTERM or
+// `fusermount3 -u MOUNTPOINT`: ordinary programs then read and write the
+// share as local files, over the same Kerberos session as the other
+// commands, and with every credential they take. A file open for writing
+// is staged in --staging-dir (default $TMPDIR) and uploaded when it is
+// closed or fsync'ed, to a temporary name renamed over the file when
+// complete: other clients see the old content until then, never a half
+// file, and a failed upload is close's or fsync's error (EACCES, ENOSPC,
+// EIO); a new or truncated file is uploaded while it is written.
+// Opening an existing file for writing without truncating it first copies
+// it into the staging directory. Sequential reads are read ahead in large
+// requests. Attributes and listings are cached for --attr-timeout
+// (default 1s). Every file belongs to --uid/--gid (default: the user
+// mounting), with --file-mode/--dir-mode (default 0644/0755; the
+// read-only attribute removes the write bits); chmod and chown change
+// nothing; links, device files and extended attributes are not
+// supported. --read-only refuses every change with EROFS; --allow-other
+// lets other users in (FUSE allow_other); --debug-fuse logs every FUSE
+// request. The session
+// re-authenticates before its tickets end, so the mount lasts as long as
+// the credentials can get tickets: with --user and a password, the
+// password stays in memory for that until the mount ends (a keytab, a
+// saved Entra sign-in or SMB OAuth need nothing kept). On SIGTERM what
+// is staged is uploaded first; files still open then are served for 5
+// more seconds, after which their next operations fail (ENOTCONN). The
+// full error behind an EIO is printed on standard error.
 //
 // doctor checks, in order, and prints each step as OK, FAIL (with a line
 // "try: WHAT TO DO") or SKIP: the configuration file and that others

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbkrb/smbkrb/entra"
+	"github.com/smbkrb/smbkrb/internal/lab/kdcproxy"
 	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
 )
@@ -119,7 +122,8 @@ func (c *client) mount(t *testing.T, wrap func(ctx context.Context, args ...stri
 	return m
 }
 
-// stop sends SIGTERM and waits for the exit (SIGKILL after 30 s).
+// stop sends SIGTERM and waits for the exit; after 12 s it fails the
+// test with the command's goroutines (SIGQUIT).
 func (m *mounted) stop(t *testing.T) int {
 	t.Helper()
 	select {
@@ -130,10 +134,17 @@ func (m *mounted) stop(t *testing.T) int {
 	m.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-m.done:
-	case <-time.After(30 * time.Second):
-		m.cmd.Process.Kill()
-		<-m.done
-		t.Errorf("smbkrb mount did not end within 30 s of SIGTERM:\n%s", m.log())
+	case <-time.After(12 * time.Second):
+		// Before the command's own 15 s limit: its goroutines, for
+		// whoever reads the failure.
+		m.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-m.done:
+		case <-time.After(10 * time.Second):
+			m.cmd.Process.Kill()
+			<-m.done
+		}
+		t.Errorf("smbkrb mount did not end within 12 s of SIGTERM:\n%s", m.log())
 	}
 	return m.code
 }
@@ -382,4 +393,115 @@ func TestMount(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Error("fusermount3 -u did not end the mount")
 	}
+}
+
+// checkMountIO copies a file in through the mount with cp and reads it
+// back with sha256sum, and checks the server's disk (dir, the directory
+// on disk behind the mounted one).
+func checkMountIO(t *testing.T, c *client, mp, dir, name string, size int) {
+	t.Helper()
+	data := randomBytes(t, size)
+	src := filepath.Join(c.dir, name)
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, mp, "cp "+src+" "+name)
+	if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("%s: the server's copy differs (%v)", name, err)
+	}
+	if out := sh(t, mp, "sha256sum "+name); !strings.HasPrefix(out, sha256hex(data)) {
+		t.Fatalf("sha256sum %s through the mount: %s, want %s", name, out, sha256hex(data))
+	}
+	if out := sh(t, mp, "ls"); !strings.Contains(out, name) {
+		t.Fatalf("ls does not list %s: %s", name, out)
+	}
+}
+
+// TestMountRealms: a mount with each credential path, every Kerberos
+// message of the first two through an HTTPS KDC proxy from a namespace
+// whose port 88 is rejected: a password login through smbkrb's KDC proxy
+// (the Entra lab's Samba AD DC, as an AD DS domain), the saved Entra
+// Kerberos sign-in through the emulator, and SMB OAuth with an
+// application's certificate. The password mount asks for 5½-minute
+// tickets and still reads and writes after they have ended: the session
+// authenticated again under the mount.
+func TestMountRealms(t *testing.T) {
+	labtest.Need(t)
+	t.Parallel() // minutes of waiting for the tickets to end
+	startEntraLab(t)
+	l := &entraLab
+	inNS := func(ctx context.Context, args ...string) *exec.Cmd {
+		return l.ns.CommandNetOnly(ctx, args[0], args[1:]...)
+	}
+	disk := l.dc.ShareDir(samba.ShareEncrypted)
+
+	// AD DS through the KDC proxy, with a password.
+	p, err := kdcproxy.Start(net.JoinHostPort(l.ns.HostAddr, "0"), map[string][]string{entra.KerberosRealm: {net.JoinHostPort(entraAddr, "88")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c := newClient(t)
+	sam := strings.SplitN(l.alice.UPN, "@", 2)[0] + "@" + entra.KerberosRealm
+	lifetime := 5*time.Minute + 30*time.Second
+	started := time.Now()
+	ad := c.mount(t, inNS, strings.NewReader(l.alice.Password+"\n"),
+		"--kdc", entra.KerberosRealm+"="+p.URL, "--ca", p.CAFile, "--map", entraAccount+"="+entra.KerberosRealm,
+		"--addr", entraAccount+"="+l.ns.HostAddr, "-u", sam, "--password-stdin", "--lifetime", lifetime.String(),
+		"//"+entraAccount+"/"+samba.ShareEncrypted)
+	if p.Requests() < 2 {
+		t.Errorf("%d requests through the KDC proxy, want an AS and a TGS exchange", p.Requests())
+	}
+	checkMountIO(t, c, ad.dir, disk, "mount-adds.bin", 5<<20+3)
+
+	// Entra Kerberos: the saved sign-in.
+	ce := newClient(t)
+	conf := ce.entraConfig(t)
+	if err := l.emu.SaveSignIn(t.Context(), filepath.Join(ce.dir, "device"), l.alice.UPN, l.alice.Password); err != nil {
+		t.Fatal(err)
+	}
+	em := ce.mount(t, inNS, nil, "--config", conf, "//"+entraAccount+"/"+samba.ShareEncrypted)
+	checkMountIO(t, ce, em.dir, disk, "mount-entra.bin", 3<<20+1)
+	em.stop(t)
+
+	// SMB OAuth: an application's certificate.
+	startOAuthLab(t)
+	ol := &oauthLab
+	co := newClient(t)
+	oconf := co.oauthConfig(t)
+	cert := filepath.Join(co.dir, "app.pem")
+	if err := os.WriteFile(cert, ol.appPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	om := co.mount(t, nil, nil, "--config", oconf, "--oauth-client-id", ol.app.ClientID, "--oauth-cert", cert, "//"+oauthAccount+"/"+samba.ShareEncrypted)
+	checkMountIO(t, co, om.dir, ol.dc.ShareDir(samba.ShareEncrypted), "mount-oauth.bin", 2<<20+9)
+	om.stop(t)
+
+	// The password mount after its first tickets have ended.
+	wait := time.Until(started.Add(lifetime + 30*time.Second))
+	t.Logf("waiting %v for the mount's first tickets to end", wait.Round(time.Second))
+	select {
+	case <-time.After(wait):
+	case <-t.Context().Done():
+		t.Fatal(t.Context().Err())
+	}
+	checkMountIO(t, c, ad.dir, disk, "mount-renewed.bin", 1<<20+5)
+	if out := sh(t, ad.dir, "cat mount-adds.bin | sha256sum"); !strings.HasPrefix(out, sha256hex(mustRead(t, filepath.Join(disk, "mount-adds.bin")))) {
+		t.Errorf("reading after the renewal: %s", out)
+	}
+	if code := ad.stop(t); code != 0 {
+		t.Errorf("the renewed mount's exit: %d\n%s", code, ad.log())
+	}
+	if strings.Contains(ad.log(), "failed") {
+		t.Errorf("the renewed mount logged a failure:\n%s", ad.log())
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -348,6 +348,17 @@ func (ns *NS) Command(ctx context.Context, name string, args ...string) *exec.Cm
 	return exec.CommandContext(ctx, ns.ipTool, append([]string{"netns", "exec", ns.Name, name}, args...)...)
 }
 
+// CommandNetOnly is Command through nsenter --net: the program joins the
+// network namespace only and stays in this mount namespace, so that a
+// FUSE file system it mounts is seen here.
+func (ns *NS) CommandNetOnly(ctx context.Context, name string, args ...string) *exec.Cmd {
+	nsenter, err := lookTool("nsenter")
+	if err != nil {
+		nsenter = "nsenter"
+	}
+	return exec.CommandContext(ctx, nsenter, append([]string{"--net=/run/netns/" + ns.Name, "--", name}, args...)...)
+}
+
 // DialContext connects to addr from inside the namespace, like
 // [net.Dialer.DialContext]; the connection works like any other in this
 // process. Host names in addr are resolved in the root namespace, so addr
