@@ -289,16 +289,15 @@ func fsFullSize(ctx context.Context, t *smb2.Tree) (FSStat, error) {
 	return parseFSFullSize(b)
 }
 
-// parseFSFullSize decodes FILE_FS_FULL_SIZE_INFORMATION: total, caller
-// available and actual available allocation units (8 bytes each), then
-// sectors per unit and bytes per sector (4 each).
+// parseFSFullSize turns FILE_FS_FULL_SIZE_INFORMATION into an FSStat,
+// refusing sizes that do not fit.
 func parseFSFullSize(b []byte) (FSStat, error) {
-	if len(b) < 32 {
-		return FSStat{}, fmt.Errorf("%w: FileFsFullSizeInformation of %d bytes", ErrPolicy, len(b))
+	fi, err := wire.ParseFileFsFullSizeInfo(b)
+	if err != nil {
+		return FSStat{}, fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
-	le := binary.LittleEndian
-	total, avail, free := le.Uint64(b), le.Uint64(b[8:]), le.Uint64(b[16:])
-	unit := uint64(le.Uint32(b[24:])) * uint64(le.Uint32(b[28:]))
+	total, avail, free := fi.TotalAllocationUnits, fi.CallerAvailableAllocationUnits, fi.ActualAvailableAllocationUnits
+	unit := uint64(fi.SectorsPerAllocationUnit) * uint64(fi.BytesPerSector)
 	if unit == 0 || unit > 1<<30 || total > math.MaxUint64/unit {
 		return FSStat{}, fmt.Errorf("%w: FileFsFullSizeInformation gives %d-byte units of %d", ErrPolicy, unit, total)
 	}
