@@ -15,7 +15,9 @@
 //     is renamed over the file when complete, so other clients see the old
 //     content or the new, never a half-written file, and a failed upload
 //     leaves the old content in place and returns the error (EIO, EACCES,
-//     ENOSPC, ...) from close or fsync. A file written from its start
+//     ENOSPC, ...) from close or fsync. After a failed upload the changes
+//     stay staged while the file is open (the next fsync or close tries
+//     again) and are dropped at its last close. A file written from its start
 //     (created, or opened with O_TRUNC) is uploaded while it is written, so
 //     the close waits only for the tail. Opening an existing file for
 //     writing without O_TRUNC first copies it into the staging file.

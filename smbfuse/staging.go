@@ -36,6 +36,7 @@ type staging struct {
 	gone    bool      // unlinked or replaced: nothing to upload
 	modTime time.Time // set through the mount since the last write
 	written time.Time // the last write
+	failed  error     // the last flush's failure, until the next change
 	stream  bool      // a write at offset 0 starts uploading as it writes
 	up      *upload   // the upload running while the file is written
 }
@@ -68,7 +69,16 @@ func (s *staging) unref() {
 	if !last {
 		return
 	}
-	if err := s.flush(); err != nil {
+	// What a close has not uploaded goes up now, unless the close was
+	// told that its upload failed: the program knows, and a later retry
+	// would change the file after it was told otherwise.
+	s.mu.Lock()
+	failed := s.failed
+	s.mu.Unlock()
+	if failed != nil {
+		p, _ := s.n.rel()
+		s.fsys.o.Logf("/%s: not uploaded (its close was told: %v); the changes are dropped", s.fsys.remote(p), failed)
+	} else if err := s.flush(); err != nil {
 		p, _ := s.n.rel()
 		s.fsys.o.Logf("upload of /%s failed after its last close, and its changes are lost: %v", s.fsys.remote(p), err)
 	}
@@ -147,7 +157,7 @@ func (s *staging) writeAt(p []byte, off int64) error {
 	n, err := s.f.WriteAt(p, off)
 	if n > 0 {
 		s.size = max(s.size, off+int64(n))
-		s.dirty = true
+		s.dirty, s.failed = true, nil
 		s.modTime, s.written = time.Time{}, time.Now()
 		if s.stream && s.up == nil && off == 0 && !s.gone {
 			s.startUploadLocked()
@@ -175,7 +185,7 @@ func (s *staging) truncate(size int64) error {
 		s.stream = true
 	}
 	s.size = size
-	s.dirty = true
+	s.dirty, s.failed = true, nil
 	s.modTime, s.written = time.Time{}, time.Now()
 	s.cond.Broadcast()
 	return nil
@@ -287,11 +297,12 @@ func (s *staging) flush() error {
 		})
 	}
 	s.fsys.dirs.drop(parentKey(p), "/"+p)
+	s.mu.Lock()
 	if err != nil {
-		s.mu.Lock()
 		s.dirty = !s.gone
-		s.mu.Unlock()
 	}
+	s.failed = err
+	s.mu.Unlock()
 	return err
 }
 
@@ -440,6 +451,12 @@ func (f *fileSystem) flushAll(context.Context) error {
 	f.mu.Unlock()
 	var first error
 	for _, s := range list {
+		s.mu.Lock()
+		told := s.failed != nil // its close or fsync was told already
+		s.mu.Unlock()
+		if told {
+			continue
+		}
 		if err := s.flush(); err != nil {
 			p, _ := s.n.rel()
 			err = fmt.Errorf("uploading %s: %w", path.Join("/", f.remote(p)), err)

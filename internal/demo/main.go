@@ -16,7 +16,9 @@
 //   - Act 4: Azure Files with Microsoft Entra Kerberos, through smbkrb's
 //     Entra emulator: register the device (device-code sign-in), sign in
 //     for a cloud TGT, and move a file to the emulated storage account,
-//     all over HTTPS from a namespace whose port 88 is rejected.
+//     all over HTTPS from a namespace whose port 88 is rejected; then mount
+//     the share (smbkrb mount) and tar a folder into it, every file
+//     checked on the server.
 //   - Act 5: Azure Files SMB OAuth: an application (certificate) and a
 //     managed identity exchange access tokens for service tickets at the
 //     emulated file endpoint; no KDC is configured at all.
@@ -501,8 +503,12 @@ func (d *demo) act4(ctx context.Context) error {
 		want: []string{"Signed in:", "Cloud TGT:"}}); err != nil {
 		return err
 	}
-	proved("Act 4: %s got a cloud TGT for %s over HTTPS (register %d requests, sign-in %d, put+get %d: the TGS through the KDC proxy),\n   and moved 3 MiB byte-exact to %s over SMB %s, encrypted with %s; port 88 was never reachable.",
-		u.upn(), entra.KerberosRealm, registerTrips, loginTrips, fileTrips, entraAccount, enc.dialect, enc.cipher)
+	files, err := d.mountEntra(ctx, act, ns, cfg)
+	if err != nil {
+		return err
+	}
+	proved("Act 4: %s got a cloud TGT for %s over HTTPS (register %d requests, sign-in %d, put+get %d: the TGS through the KDC proxy),\n   and moved 3 MiB byte-exact to %s over SMB %s, encrypted with %s; through smbkrb mount, tar put %d files there,\n   each checked on the server; port 88 was never reachable.",
+		u.upn(), entra.KerberosRealm, registerTrips, loginTrips, fileTrips, entraAccount, enc.dialect, enc.cipher, files)
 	return nil
 }
 
