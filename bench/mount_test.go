@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smbkrb/smbkrb/internal/lab/labtest"
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
 )
 
@@ -101,7 +101,7 @@ func startMount(b *testing.B, bin, config, share string) string {
 	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 	defer cancel()
 	for {
-		if mounted(mp) {
+		if labtool.SmbkrbMounted(mp) {
 			return mp
 		}
 		select {
@@ -112,9 +112,4 @@ func startMount(b *testing.B, bin, config, share string) string {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func mounted(dir string) bool {
-	m, err := os.ReadFile("/proc/self/mountinfo")
-	return err == nil && strings.Contains(string(m), fmt.Sprintf(" %s ", dir))
 }

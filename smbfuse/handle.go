@@ -155,15 +155,11 @@ func (n *node) openStaging(ctx context.Context, p string, trunc, fresh bool) (*s
 }
 
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	if s := h.stg; s != nil {
-		n, err := s.readAt(dest, off)
-		if err != nil && err != io.EOF {
-			return nil, h.n.fsys.fail("read", "(staged) "+h.name(), err)
-		}
-		return fuse.ReadResultData(dest[:n]), 0
+	s := h.stg
+	if s == nil {
+		s = h.n.staging() // another open is writing it: what it wrote
 	}
-	if s := h.n.staging(); s != nil {
-		// Another open is writing it: what it wrote.
+	if s != nil {
 		n, err := s.readAt(dest, off)
 		if err != nil && err != io.EOF {
 			return nil, h.n.fsys.fail("read", "(staged) "+h.name(), err)

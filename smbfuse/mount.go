@@ -120,8 +120,10 @@ func New(sh *smb.Share, dir, mountpoint string, opts *Options) (*Mount, error) {
 	}
 	o = o.withDefaults()
 	dir = strings.Trim(path.Clean("/"+strings.ReplaceAll(dir, `\`, "/")), "/")
-	if st, err := os.Stat(o.StagingDir); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("smbfuse: the staging directory %s is not a directory: %w", o.StagingDir, errOr(err, syscall.ENOTDIR))
+	if st, err := os.Stat(o.StagingDir); err != nil {
+		return nil, fmt.Errorf("smbfuse: the staging directory: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("smbfuse: the staging directory %s is not a directory", o.StagingDir)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -181,13 +183,6 @@ func New(sh *smb.Share, dir, mountpoint string, opts *Options) (*Mount, error) {
 		m.dev = st.Dev
 	}
 	return m, nil
-}
-
-func errOr(err error, alt error) error {
-	if err != nil {
-		return err
-	}
-	return alt
 }
 
 // Wait blocks until the file system is unmounted, by Unmount or from

@@ -133,17 +133,10 @@ func (c *dirCache) put(dir string, list []fs.FileInfo, at time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// Bounded: the oldest listings go first when many directories were
-	// listed within the lifetime.
+	// Bounded: listings live a second or so, so when many directories
+	// were listed within that, starting over loses little.
 	if len(c.m) >= 256 {
-		for k, v := range c.m {
-			if time.Since(v.at) > 0 {
-				delete(c.m, k)
-			}
-			if len(c.m) < 192 {
-				break
-			}
-		}
+		clear(c.m)
 	}
 	c.m[dir] = l
 }
@@ -327,31 +320,18 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 		}
 	}
 	mtime, okm := in.GetMTime()
-	atime, oka := in.GetATime()
-	if okm || oka {
-		if !okm {
-			mtime = time.Time{}
-		}
-		if s != nil && okm {
-			// Set on the upload (which would otherwise stamp its own
-			// time), and now if nothing is waiting to be uploaded.
-			if !s.setModTime(mtime) {
-				okm = false
-			}
+	atime, _ := in.GetATime()
+	// Only a modification time reaches the server (SMB clients leave the
+	// access time to the server); with it, an access time given too.
+	if okm {
+		if s != nil && !s.setModTime(mtime) {
+			// Set on the upload, which would otherwise stamp its own
+			// time.
+			okm = false
 		}
 		if okm && e == 0 {
 			octx, cancel := n.fsys.op(ctx)
-			var err error
-			if mtime.IsZero() {
-				if fi, serr := n.fsys.sh.Stat(octx, p); serr == nil {
-					mtime = fi.ModTime() // only the access time changes
-				} else {
-					err = serr
-				}
-			}
-			if err == nil {
-				err = n.fsys.sh.Chtimes(octx, p, atime, mtime)
-			}
+			err := n.fsys.sh.Chtimes(octx, p, atime, mtime)
 			cancel()
 			if err != nil {
 				return n.fsys.fail("chtimes", p, err)
@@ -461,26 +441,29 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	}
 	octx, cancel := n.fsys.op(ctx)
 	defer cancel()
+	// What is at the target decides, in one round trip: RENAME_NOREPLACE
+	// refuses anything; a directory replaces only an empty directory (the
+	// server would refuse to replace one at all); a file never replaces a
+	// directory.
+	target, terr := n.fsys.sh.Stat(octx, to)
 	if flags&unixRenameNoReplace != 0 {
-		if _, err := n.fsys.sh.Stat(octx, to); err == nil {
+		if terr == nil {
 			return syscall.EEXIST
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return n.fsys.fail("rename", to, err)
+		} else if !errors.Is(terr, fs.ErrNotExist) {
+			return n.fsys.fail("rename", to, terr)
 		}
 	}
-	// A directory replaces only an empty directory; the server would
-	// refuse to replace one at all.
-	if ch := n.GetChild(name); ch != nil && ch.IsDir() {
-		if fi, err := n.fsys.sh.Stat(octx, to); err == nil {
-			if !fi.IsDir() {
+	if terr == nil {
+		if ch := n.GetChild(name); ch != nil && ch.IsDir() {
+			if !target.IsDir() {
 				return syscall.ENOTDIR
 			}
 			if err := n.fsys.sh.Remove(octx, to); err != nil {
 				return n.fsys.fail("rename", to, err)
 			}
+		} else if target.IsDir() {
+			return syscall.EISDIR
 		}
-	} else if fi, err := n.fsys.sh.Stat(octx, to); err == nil && fi.IsDir() {
-		return syscall.EISDIR
 	}
 	if err := n.fsys.sh.Rename(octx, from, to); err != nil {
 		return n.fsys.fail("rename", from+" -> "+to, err)

@@ -84,6 +84,9 @@ type options struct {
 	stagingDir  string
 	allowOther  bool
 	fuseDebug   bool
+	// keepLogin keeps the password after the dial, for logins to come
+	// (set by mount, not a flag).
+	keepLogin bool
 
 	// configDir is the directory of the configuration file read, for
 	// relative paths in it.

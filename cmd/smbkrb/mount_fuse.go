@@ -18,6 +18,7 @@ func cmdMount(ctx context.Context, a *app, o *options, args []string) error {
 	} else if !st.IsDir() {
 		return usagef("mount", "the mount point %s is not a directory", mp)
 	}
+	o.keepLogin = true
 	r, c, err := a.start(ctx, "mount", o, args[0])
 	if err != nil {
 		return err

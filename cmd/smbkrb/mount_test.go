@@ -21,6 +21,7 @@ import (
 	"github.com/smbkrb/smbkrb/entra"
 	"github.com/smbkrb/smbkrb/internal/lab/kdcproxy"
 	"github.com/smbkrb/smbkrb/internal/lab/labtest"
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/samba"
 )
 
@@ -39,22 +40,6 @@ func (m *mounted) log() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.stderr.String()
-}
-
-// isMounted reports whether dir is a mount point of an smbkrb FUSE file
-// system in this mount namespace.
-func isMounted(dir string) bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && f[4] == dir && strings.Contains(line, " - fuse.smbkrb ") {
-			return true
-		}
-	}
-	return false
 }
 
 // mount starts `smbkrb mount ARGS... MOUNTPOINT` (made in the test's
@@ -100,7 +85,7 @@ func (c *client) mount(t *testing.T, wrap func(ctx context.Context, args ...stri
 	}()
 	t.Cleanup(func() {
 		m.stop(t)
-		if isMounted(mp) {
+		if labtool.SmbkrbMounted(mp) {
 			exec.Command("fusermount3", "-u", "-z", mp).Run()
 		}
 		if strings.Contains(m.log(), "DATA RACE") {
@@ -108,7 +93,7 @@ func (c *client) mount(t *testing.T, wrap func(ctx context.Context, args ...stri
 		}
 	})
 	deadline := time.Now().Add(90 * time.Second)
-	for !isMounted(mp) {
+	for !labtool.SmbkrbMounted(mp) {
 		select {
 		case <-m.done:
 			t.Fatalf("smbkrb %s: exit %d before mounting:\n%s", strings.Join(args, " "), m.code, m.log())
@@ -366,7 +351,7 @@ func TestMount(t *testing.T) {
 	if code := m.stop(t); code != 0 {
 		t.Errorf("SIGTERM with open files: exit %d\n%s", code, m.log())
 	}
-	if isMounted(mp) {
+	if labtool.SmbkrbMounted(mp) {
 		t.Error("still mounted after SIGTERM")
 	}
 	if got := string(onServer("pending.txt")); got != "pending\n" {

@@ -307,7 +307,7 @@ func (a *app) connect(ctx context.Context, cmd string, o *options, r remotePath)
 	// A mount lives for days: it keeps the password (in memory only) to
 	// log in again when its ticket-granting ticket ends, and forgets it
 	// when the mount ends. Every other command forgets it after the dial.
-	keep := cmd == "mount"
+	keep := o.keepLogin
 	defer func() {
 		if c.forget != nil && !keep {
 			c.forget()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/smbkrb/smbkrb/internal/lab/labtool"
 	"github.com/smbkrb/smbkrb/internal/lab/netns"
 )
 
@@ -74,7 +74,7 @@ func (d *demo) mountEntra(ctx context.Context, act string, ns *netns.NS, cfg []s
 			exec.Command("fusermount3", "-u", "-z", mp).Run()
 		}
 	}()
-	for deadline := time.Now().Add(time.Minute); !isMounted(mp); {
+	for deadline := time.Now().Add(time.Minute); !labtool.SmbkrbMounted(mp); {
 		select {
 		case <-done:
 			return 0, fail(act+": mount", "smbkrb mount ended before mounting:\n%s", log.String())
@@ -85,21 +85,23 @@ func (d *demo) mountEntra(ctx context.Context, act string, ns *netns.NS, cfg []s
 		}
 	}
 	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
-		fmt.Println("  " + d.sh.show(line))
+		d.sh.printLine(line)
 	}
 
 	// A device's folder of telemetry: 40 small files and one of 2 MiB.
-	src := filepath.Join(d.lab.home, "telemetry")
-	want := map[string][]byte{}
-	rng := rand.New(rand.NewPCG(7, 11))
+	var names []string
 	for i := range 40 {
-		want[fmt.Sprintf("day%d/sensor-%02d.csv", i%4, i)] = randomText(rng, 200+i*37)
+		names = append(names, fmt.Sprintf("day%d/sensor-%02d.csv", i%4, i))
 	}
-	want["raw/capture.bin"] = randomText(rng, 2<<20)
-	for rel, b := range want {
-		p := filepath.Join(src, rel)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
+	names = append(names, "raw/capture.bin")
+	for i, rel := range names {
+		size := 200 + i*37
+		if rel == "raw/capture.bin" {
+			size = 2 << 20
+		}
+		p := filepath.Join("telemetry", rel)
+		os.MkdirAll(filepath.Join(d.lab.home, filepath.Dir(p)), 0o755)
+		if err := d.makeFile(p, size); err != nil {
 			return 0, fail(act+": make the folder", "%v", err)
 		}
 	}
@@ -108,12 +110,15 @@ func (d *demo) mountEntra(ctx context.Context, act string, ns *netns.NS, cfg []s
 	sh := exec.CommandContext(ctx, "sh", "-c", script)
 	sh.Dir = d.lab.home
 	out, err := sh.CombinedOutput()
-	fmt.Print(indentLines(string(out)))
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		d.sh.printLine(line)
+	}
 	if err != nil {
 		return 0, fail(act+": tar into the mount", "%v: %s", err, out)
 	}
 	disk := filepath.Join(d.lab.entra.ShareDir("encrypted"), "telemetry")
-	for rel, b := range want {
+	for _, rel := range names {
+		b, _ := os.ReadFile(filepath.Join(d.lab.home, "telemetry", rel))
 		got, err := os.ReadFile(filepath.Join(disk, rel))
 		if err != nil || !bytes.Equal(got, b) {
 			return 0, fail(act+": tar into the mount", "the server's %s differs (%v)", rel, err)
@@ -123,44 +128,8 @@ func (d *demo) mountEntra(ctx context.Context, act string, ns *netns.NS, cfg []s
 	if err := stop(); err != nil {
 		return 0, err
 	}
-	if isMounted(mp) {
+	if labtool.SmbkrbMounted(mp) {
 		return 0, fail(act+": unmount", "still mounted after SIGTERM")
 	}
-	return len(want), nil
-}
-
-// randomText is n bytes of printable random text.
-func randomText(rng *rand.Rand, n int) []byte {
-	const chars = "abcdefghijklmnopqrstuvwxyz0123456789,.;\n"
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = chars[rng.IntN(len(chars))]
-	}
-	return b
-}
-
-func indentLines(s string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-		if l != "" {
-			b.WriteString("  " + l + "\n")
-		}
-	}
-	return b.String()
-}
-
-// isMounted reports whether dir is the mount point of an smbkrb FUSE
-// file system here.
-func isMounted(dir string) bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && f[4] == dir && strings.Contains(line, " - fuse.smbkrb ") {
-			return true
-		}
-	}
-	return false
+	return len(names), nil
 }

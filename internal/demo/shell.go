@@ -92,6 +92,15 @@ func (s *shell) show(text string) string {
 	return strings.ReplaceAll(text, s.home, "$HOME")
 }
 
+// printLine prints a line of a command's output, indented, with $HOME
+// shown as such and passwords masked.
+func (s *shell) printLine(line string) {
+	for _, secret := range s.secrets {
+		line = strings.ReplaceAll(line, secret, "********")
+	}
+	fmt.Printf("    %s\n", s.show(line))
+}
+
 // printCommand prints "$ command line".
 func (s *shell) printCommand(c cmd) {
 	line := "smbkrb " + strings.Join(c.args, " ")
@@ -164,10 +173,7 @@ func (s *shell) run(ctx context.Context, c cmd) (result, error) {
 		if c.onLine != nil {
 			c.onLine(line)
 		}
-		for _, secret := range s.secrets {
-			line = strings.ReplaceAll(line, secret, "********")
-		}
-		fmt.Printf("    %s\n", s.show(line))
+		s.printLine(line)
 	}
 	io.Copy(io.Discard, r)
 	r.Close()

@@ -1,7 +1,7 @@
 // Package labtool holds what the lab starters (mitkdc, samba) and the
 // tests share when they drive the system's own programs: finding a tool,
-// an environment that no developer setting leaks into, and throwaway
-// passwords.
+// an environment that no developer setting leaks into, throwaway
+// passwords, and whether a directory is an smbkrb mount.
 package labtool
 
 import (
@@ -50,4 +50,21 @@ next:
 // complexity rules (upper and lower case, digits, a symbol; 29 characters).
 func Password() string {
 	return "Pw-" + rand.Text()
+}
+
+// SmbkrbMounted reports whether dir is the mount point of an `smbkrb
+// mount` (a FUSE file system of type fuse.smbkrb) in this mount namespace.
+func SmbkrbMounted(dir string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - TYPE SOURCE OPTIONS
+		f := strings.Fields(line)
+		if len(f) > 4 && f[4] == dir && strings.Contains(line, " - fuse.smbkrb ") {
+			return true
+		}
+	}
+	return false
 }
