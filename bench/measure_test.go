@@ -236,22 +236,28 @@ func printSummary(w io.Writer) {
 	fmt.Fprintf(w, "\nbench summary (SMBKRB_BENCH_MIB=%d, chunk %s): smbkrb against smbclient in this run\n", mib, chunk)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	hdr := "transfer"
-	for _, p := range parallels {
-		hdr += fmt.Sprintf("\tp%d MiB/s", p)
+	for _, d := range depths {
+		hdr += "\t" + d + " MiB/s"
 	}
-	fmt.Fprintln(tw, hdr+"\tsmbclient MiB/s\tbest/smbclient\tsmbclient per run MiB/s\tcpu-s/GiB best\tcpu-s/GiB smbclient\tsrv cpu-s/GiB best\tsrv cpu-s/GiB smbclient\t")
+	fmt.Fprintln(tw, hdr+"\tauto kept\tsmbclient MiB/s\tauto/smbclient\tbest/smbclient\tsmbclient per run MiB/s\tcpu-s/GiB auto\tcpu-s/GiB smbclient\tsrv cpu-s/GiB auto\tsrv cpu-s/GiB smbclient\t")
 	printed := false
 	for _, dir := range []string{"Get", "Put", "PutInPlace"} {
 		for _, share := range shares {
 			var best result
 			bestOK := false
 			row := map[string]string{"Get": "get", "Put": "put", "PutInPlace": "put in place"}[dir] + " " + share
-			for _, p := range parallels {
-				r, ok := get(fmt.Sprintf("Benchmark%s/%s/p%d", dir, share, p))
+			for _, d := range depths {
+				r, ok := get(fmt.Sprintf("Benchmark%s/%s/%s", dir, share, d))
 				row += "\t" + f(r.mibPerSec, ok, "%.1f")
 				if ok && (!bestOK || r.mibPerSec > best.mibPerSec) {
 					best, bestOK = r, true
 				}
+			}
+			name := fmt.Sprintf("Benchmark%s/%s/auto", dir, share)
+			auto, autoOK := get(name)
+			kept := "-"
+			if v, ok := chosen.Load(name); ok {
+				kept = fmt.Sprint(v)
 			}
 			peerDir := strings.TrimSuffix(dir, "InPlace") // smbclient's put is in place
 			peer, peerOK := get("BenchmarkSmbclient" + peerDir + "Interactive/" + share)
@@ -260,11 +266,12 @@ func printSummary(w io.Writer) {
 				continue
 			}
 			printed = true
-			row += "\t" + f(peer.mibPerSec, peerOK, "%.1f")
+			row += "\t" + kept + "\t" + f(peer.mibPerSec, peerOK, "%.1f")
+			row += "\t" + f(auto.mibPerSec/peer.mibPerSec, autoOK && peerOK, "%.2f")
 			row += "\t" + f(best.mibPerSec/peer.mibPerSec, bestOK && peerOK, "%.2f")
 			row += "\t" + f(perRun.mibPerSec, perRunOK, "%.1f")
-			row += "\t" + f(best.cpuPerGiB, bestOK, "%.2f") + "\t" + f(peer.cpuPerGiB, peerOK, "%.2f")
-			row += "\t" + f(best.srvCPUPerGiB, bestOK, "%.2f") + "\t" + f(peer.srvCPUPerGiB, peerOK, "%.2f") + "\t"
+			row += "\t" + f(auto.cpuPerGiB, autoOK, "%.2f") + "\t" + f(peer.cpuPerGiB, peerOK, "%.2f")
+			row += "\t" + f(auto.srvCPUPerGiB, autoOK, "%.2f") + "\t" + f(peer.srvCPUPerGiB, peerOK, "%.2f") + "\t"
 			fmt.Fprintln(tw, row)
 		}
 	}
@@ -275,7 +282,7 @@ func printSummary(w io.Writer) {
 				fmt.Fprintf(w, "smbkrb on %s: %s\n", share, v)
 			}
 		}
-		fmt.Fprintln(w, "(best: the fastest of smbkrb's runs with 1, 2, 4 or 8 requests in flight; smbclient: one process, session open, transfers typed on its stdin; per run: one smbclient process per transfer, start and session setup included)")
+		fmt.Fprintln(w, "(pN: N requests in flight throughout; auto: the default, up to 4, the depth measured at the start of each transfer, \"auto kept\" the depth it kept; best: the fastest column; smbclient: one process, session open, transfers typed on its stdin; per run: one smbclient process per transfer, start and session setup included)")
 	}
 
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -19,14 +19,44 @@ import (
 	"github.com/smbkrb/smbkrb/internal/lab/labtest"
 )
 
-// The shares the transfers run on, and the numbers of requests in flight
-// smbkrb is measured with. "aes256" is the encrypted share with both
-// clients restricted to AES-256-GCM (an Azure Files account at maximum
-// security); the others use each client's default cipher (AES-128-GCM).
+// The shares the transfers run on, and the depths smbkrb is measured
+// with: "pN" keeps N requests in flight (TransferOptions.Fixed), "auto" is
+// the default, up to 4 with the depth measured at the start of the
+// transfer. "aes256" is the encrypted share with both clients restricted
+// to AES-256-GCM (an Azure Files account at maximum security); the others
+// use each client's default cipher (AES-128-GCM).
 var (
-	shares    = []string{samba.ShareSigned, samba.ShareEncrypted, shareAES256}
-	parallels = []int{1, 2, 4, 8}
+	shares = []string{samba.ShareSigned, samba.ShareEncrypted, shareAES256}
+	depths = []string{"p1", "p2", "p4", "p8", "auto"}
 )
+
+// transferOptions are the options of depth ("p4", "auto").
+func transferOptions(b *testing.B, depth string) smb.TransferOptions {
+	o := smb.TransferOptions{ChunkSize: chunkSize(b)}
+	if depth != "auto" {
+		if _, err := fmt.Sscanf(depth, "p%d", &o.Parallel); err != nil {
+			b.Fatalf("depth %q: %v", depth, err)
+		}
+		o.Fixed = true
+	}
+	return o
+}
+
+// chosen records the depth each auto run kept, for the summary.
+var chosen sync.Map
+
+// recordChoice notes the depth the session's last measured transfer kept.
+func recordChoice(b *testing.B, depth string, sh *smb.Share, write bool) {
+	if depth != "auto" {
+		return
+	}
+	info := sh.Session().Info()
+	d := info.ReadDepth
+	if write {
+		d = info.WriteDepth
+	}
+	chosen.Store(b.Name(), d)
+}
 
 // shareAES256 names the AES-256-GCM runs on the encrypted share.
 const shareAES256 = "aes256"
@@ -79,16 +109,18 @@ func mountShare(b *testing.B, share string) *smb.Share {
 }
 
 // BenchmarkGet reads the whole file with Share.Get into io.Discard, with 1,
-// 4 and 8 read requests in flight, on the signed and the encrypted share.
+// 2, 4 and 8 read requests in flight and with the default (auto), on the
+// signed and the encrypted share.
 func BenchmarkGet(b *testing.B) {
 	labtest.Need(b)
 	size, _, _ := files(b)
 	for _, share := range shares {
 		b.Run(share, func(b *testing.B) {
-			for _, p := range parallels {
-				b.Run(fmt.Sprintf("p%d", p), func(b *testing.B) {
+			for _, depth := range depths {
+				b.Run(depth, func(b *testing.B) {
 					sh := mountShare(b, share)
-					opts := &smb.TransferOptions{Parallel: p, ChunkSize: chunkSize(b)}
+					opts := new(smb.TransferOptions)
+					*opts = transferOptions(b, depth)
 					b.SetBytes(size)
 					n := 0
 					cpu := startCPU(b)
@@ -104,6 +136,7 @@ func BenchmarkGet(b *testing.B) {
 					}
 					client, server := cpu.since(b)
 					reportTransfer(b, n, size, client, server)
+					recordChoice(b, depth, sh, false)
 				})
 			}
 		})
@@ -112,30 +145,30 @@ func BenchmarkGet(b *testing.B) {
 
 // BenchmarkPut uploads the file from memory with Share.Put (the default:
 // a temporary file renamed into place), with 1, 2, 4 and 8 write requests
-// in flight, on the signed and the encrypted share. The server's copy is
-// compared with the data after the timed loop.
-func BenchmarkPut(b *testing.B) { benchPut(b, false, parallels) }
+// in flight and with the default (auto), on the signed and the encrypted
+// share. The server's copy is compared with the data after the timed loop.
+func BenchmarkPut(b *testing.B) { benchPut(b, false, depths) }
 
 // BenchmarkPutInPlace is BenchmarkPut with PutOptions.InPlace and the
-// default 4 requests in flight: the file is overwritten where it is, as
+// default depth: the file is overwritten where it is, as
 // smbclient's put does, so this is the like-for-like peer of
 // BenchmarkSmbclientPutInteractive. The atomic put writes the new file
 // while the old one still holds its pages; on these machines the server
 // then writes into fresh memory (see warmUp) and it shows at 1 GiB.
-func BenchmarkPutInPlace(b *testing.B) { benchPut(b, true, []int{4}) }
+func BenchmarkPutInPlace(b *testing.B) { benchPut(b, true, []string{"auto"}) }
 
-func benchPut(b *testing.B, inPlace bool, ps []int) {
+func benchPut(b *testing.B, inPlace bool, ds []string) {
 	size, data, _ := files(b)
 	for _, share := range shares {
 		b.Run(share, func(b *testing.B) {
-			for _, p := range ps {
-				b.Run(fmt.Sprintf("p%d", p), func(b *testing.B) {
+			for _, depth := range ds {
+				b.Run(depth, func(b *testing.B) {
 					sh := mountShare(b, share)
-					name := fmt.Sprintf("put-p%d.bin", p)
+					name := "put-" + depth + ".bin"
 					if inPlace {
 						name = "put-in-place.bin"
 					}
-					opts := &smb.PutOptions{InPlace: inPlace, TransferOptions: smb.TransferOptions{Parallel: p, ChunkSize: chunkSize(b)}}
+					opts := &smb.PutOptions{InPlace: inPlace, TransferOptions: transferOptions(b, depth)}
 					r := bytes.NewReader(data)
 					warmUp(func() {
 						if _, err := sh.Put(b.Context(), name, r, opts); err != nil {
@@ -158,6 +191,7 @@ func benchPut(b *testing.B, inPlace bool, ps []int) {
 					}
 					client, server := cpu.since(b)
 					reportTransfer(b, n, size, client, server)
+					recordChoice(b, depth, sh, true)
 					checkServerCopy(b, share, name, data)
 				})
 			}

@@ -145,6 +145,11 @@ type SessionInfo struct {
 	// files then carried on by their durable handle (the others were
 	// opened again by name).
 	Reconnects, Resumed int
+	// ReadDepth and WriteDepth are the requests in flight that the last
+	// measured Get and Put kept, 1 or TransferOptions.Parallel (see
+	// TransferOptions.Fixed); 0 before a transfer was long enough to
+	// measure.
+	ReadDepth, WriteDepth int
 }
 
 // Cipher is an SMB 3 encryption algorithm (MS-SMB2 2.2.3.1.2).
@@ -207,8 +212,14 @@ type Session struct {
 	reconnects int
 
 	resumed atomic.Int64 // opens resumed by their durable handle
-	lmu     sync.Mutex
-	leases  map[[16]byte]*File // the leases of open Files, for their breaks
+	// depth is the pipeline depth the last measured Get (dirRead) and
+	// Put (dirWrite) chose, 0 before one was measured; depthAt when
+	// (UnixNano).
+	depth   [2]atomic.Int32
+	depthAt [2]atomic.Int64
+
+	lmu    sync.Mutex
+	leases map[[16]byte]*File // the leases of open Files, for their breaks
 }
 
 // engineConn is one connection and the engine's session on it.
@@ -602,6 +613,8 @@ func (s *Session) Info() SessionInfo {
 	info.Renewals = s.renews
 	info.Reconnects = s.reconnects
 	info.Resumed = int(s.resumed.Load())
+	info.ReadDepth = int(s.depth[dirRead].Load())
+	info.WriteDepth = int(s.depth[dirWrite].Load())
 	return info
 }
 

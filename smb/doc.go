@@ -43,8 +43,13 @@
 // Resumed count both.
 //
 // Large transfers use READ and WRITE requests up to the server's maximum
-// (8 MiB on Samba) with multi-credit requests, several in flight at once;
-// the connection's one receiver verifies or decrypts each response in
+// (8 MiB on Samba) with multi-credit requests, up to four in flight at
+// once. How many is measured, not assumed: a long transfer times its
+// first chunks one at a time against four at a time and keeps one at a
+// time only when that is clearly faster (Samba on glibc does far more work
+// per byte with two or more large requests outstanding; over a link with
+// latency the pipeline wins), unless TransferOptions.Fixed. The
+// connection's one receiver verifies or decrypts each response in
 // place into pooled buffers. Get hands READ data from the receive buffer
 // to the writer, and Put reads each chunk from its source straight into
 // the WRITE request, so a transfer copies its data once on the client. A

@@ -41,6 +41,9 @@ type ShareInfo struct {
 	Encrypted bool
 }
 
+// Session is the session the share was mounted on.
+func (sh *Share) Session() *Session { return sh.sess }
+
 // Info describes the share.
 func (sh *Share) Info() ShareInfo {
 	sh.mu.Lock()

@@ -17,7 +17,7 @@ import (
 	"github.com/smbkrb/smbkrb/smb/internal/wire"
 )
 
-// TransferOptions tune Get and Put. The zero value keeps four 4 MiB
+// TransferOptions tune Get and Put. The zero value keeps up to four 4 MiB
 // requests in flight: at most Parallel×ChunkSize bytes are buffered.
 type TransferOptions struct {
 	// Parallel is the number of read or write requests in flight on the
@@ -31,6 +31,14 @@ type TransferOptions struct {
 	// Progress, if set, is called after each chunk with the bytes done so
 	// far and the total (-1 when unknown). Calls never overlap.
 	Progress func(done, total int64)
+	// Fixed keeps Parallel requests in flight for the whole transfer.
+	// Otherwise a transfer of 16 chunks or more first times a few chunks
+	// one at a time against a few at Parallel, and keeps one at a time
+	// when that was at least 10% faster (some servers serve one large
+	// request at a time with far less work). The session's transfers in
+	// the next minute, and its shorter ones after that, keep the choice
+	// without measuring; SessionInfo.ReadDepth and WriteDepth give it.
+	Fixed bool
 }
 
 func (o TransferOptions) withDefaults() TransferOptions {
@@ -58,6 +66,7 @@ func (o *TransferOptions) merged(d TransferOptions) TransferOptions {
 	if m.Progress == nil {
 		m.Progress = d.Progress
 	}
+	m.Fixed = m.Fixed || d.Fixed
 	return m
 }
 
@@ -138,8 +147,8 @@ func (sh *Share) Get(ctx context.Context, name string, w io.Writer, opts *Transf
 // smallFile is the size up to which Get reads a file in one round trip.
 const smallFile = 64 << 10
 
-// copyOut reads f from off to its current end with o.Parallel requests in
-// flight and writes the bytes to w in order.
+// copyOut reads f from off to its current end with up to o.Parallel
+// requests in flight (see gate) and writes the bytes to w in order.
 func (sh *Share) copyOut(f *File, off int64, w io.Writer, o TransferOptions) (int64, error) {
 	fi, err := f.Stat()
 	if err != nil {
@@ -160,24 +169,23 @@ func (sh *Share) copyOut(f *File, off int64, w io.Writer, o TransferOptions) (in
 		err    error
 		done   chan struct{}
 	}
-	tokens := make(chan struct{}, o.Parallel)
-	queue := make(chan *chunk, o.Parallel)
+	g := sh.sess.transferGate(dirRead, size-off, o)
+	queue := make(chan *chunk, max(o.Parallel, 2))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	go func() {
 		defer close(queue)
 		for pos := off; pos < size; pos += int64(o.ChunkSize) {
-			select {
-			case tokens <- struct{}{}:
-			case <-stop:
+			if !g.reserve(stop) || !g.send(stop) {
 				return
 			}
 			c := &chunk{want: int(min(int64(o.ChunkSize), size-pos)), done: make(chan struct{})}
-			queue <- c // never blocks: at most Parallel chunks exist
+			queue <- c // never blocks: at most max(Parallel, 2) chunks are alive
 			wg.Add(1)
 			go func(pos int64) {
 				defer wg.Done()
 				defer close(c.done)
+				defer g.answered()
 				for got := 0; got < c.want; {
 					d, err := f.readOwned(pos+int64(got), c.want-got)
 					if err != nil {
@@ -228,7 +236,7 @@ func (sh *Share) copyOut(f *File, off int64, w io.Writer, o TransferOptions) (in
 				close(stop)
 			}
 		}
-		<-tokens
+		g.finished(got)
 	}
 	wg.Wait()
 	if werr == errShrunk {
@@ -361,13 +369,13 @@ func (f *File) setInfo(ctx context.Context, class uint8, buf []byte) error {
 	})
 }
 
-// writerFunc adapts a function to writerAt.
-// copyIn reads r in chunks and writes them at their offsets of f with
-// o.Parallel writes in flight. Each chunk is read straight into the WRITE
-// request that carries it (smb2.WriteFrame), so the data is copied once,
-// and at most Parallel chunks are buffered.
+// copyIn reads r in chunks and writes them at their offsets of f with up
+// to o.Parallel writes in flight (see gate). Each chunk is read straight
+// into the WRITE request that carries it (smb2.WriteFrame), so the data is
+// copied once, and at most max(Parallel, 2) chunks are buffered.
 func copyIn(ctx context.Context, r io.Reader, f *File, o TransferOptions, prog *progress) (int64, error) {
-	tokens := make(chan struct{}, o.Parallel)
+	g := f.sh.sess.transferGate(dirWrite, prog.total, o)
+	done := ctx.Done()
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -380,9 +388,7 @@ func copyIn(ctx context.Context, r io.Reader, f *File, o TransferOptions, prog *
 	}
 	var off int64
 	for {
-		select {
-		case tokens <- struct{}{}:
-		case <-ctx.Done():
+		if !g.reserve(done) {
 			wg.Wait()
 			return off, ctx.Err()
 		}
@@ -397,26 +403,33 @@ func copyIn(ctx context.Context, r io.Reader, f *File, o TransferOptions, prog *
 		n, rerr := io.ReadFull(r, w.Data())
 		if n > 0 {
 			w.Truncate(n)
+			if !g.send(done) {
+				w.Release()
+				wg.Wait()
+				return off, ctx.Err()
+			}
 			wg.Add(1)
 			go func(at int64) {
 				defer wg.Done()
 				err := f.writeFrameCtx(ctx, &w, at)
 				w.Release()
+				g.answered()
 				if err != nil {
 					mu.Lock()
 					if werr == nil {
 						werr = err
 					}
 					mu.Unlock()
-				} else {
-					prog.add(n)
+					g.finished(0)
+					return
 				}
-				<-tokens
+				prog.add(n)
+				g.finished(n)
 			}(off)
 			off += int64(n)
 		} else {
 			w.Release()
-			<-tokens
+			g.finished(0)
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
 			break

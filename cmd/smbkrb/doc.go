@@ -153,7 +153,8 @@
 //
 // Transfers (get, put):
 //
-//	--parallel N          requests in flight (default 4)
+//	--parallel N          requests in flight at most (default 4; a long transfer
+//	                      keeps 1 when that measures faster)
 //	--chunk SIZE          request size: 65536, 256KiB, 1MiB (default 4MiB)
 //	-q, --quiet           no progress bar
 //	--in-place            put only: write straight into the target

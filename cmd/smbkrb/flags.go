@@ -185,7 +185,7 @@ func (o *options) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&o.oauthEndpoint, "oauth-endpoint", "", "`URL`: the file endpoint of the ticket exchange, {account} for the server name (default https://{account})")
 	}
 	if groups&groupTransfer != 0 {
-		fs.IntVar(&o.parallel, "parallel", 0, "`N`: requests in flight per transfer (default 4)")
+		fs.IntVar(&o.parallel, "parallel", 0, "`N`: requests in flight per transfer at most (default 4; a long transfer keeps 1 when that measures faster)")
 		o.chunk = sizeValue{}
 		fs.Var(&o.chunk, "chunk", "`SIZE`: the size of each request, such as 1MiB or 256KiB (default 4MiB)")
 		boolean(&o.quiet, "quiet", "no progress bar")

@@ -144,3 +144,12 @@ func (p *Proxy) Hold(d time.Duration) {
 	p.holdWake = make(chan struct{})
 	p.mu.Unlock()
 }
+
+// SetLatency delays every client-to-server frame of the connections
+// accepted from now on by d, in order but without holding one frame
+// behind another's delay: each round trip takes d longer, as over a
+// distant link, while requests in flight still overlap. 0 ends it for new
+// connections.
+func (p *Proxy) SetLatency(d time.Duration) {
+	p.latency.Store(int64(d))
+}

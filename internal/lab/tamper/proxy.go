@@ -41,6 +41,7 @@ type Proxy struct {
 
 	pending   [2]atomic.Int32 // len(flips[dir]), read without mu
 	holdUntil atomic.Int64    // UnixNano when forwarding resumes; 0: no hold
+	latency   atomic.Int64    // added to client-to-server frames of new connections
 	record    [2]atomic.Pointer[func([]byte)]
 	bytes     [2]atomic.Int64
 	accepted  atomic.Int64
@@ -187,11 +188,32 @@ func (p *Proxy) serve(client *net.TCPConn) {
 func (p *Proxy) pump(c *pair, dst, src *net.TCPConn, dir direction) {
 	r := bufio.NewReaderSize(src, 64<<10)
 	buf := make([]byte, 64<<10)
+	var line chan delayed
+	lat := time.Duration(p.latency.Load())
+	if dir == toServer && lat > 0 {
+		line = make(chan delayed, 1024)
+		delivered := make(chan struct{})
+		go func() {
+			defer close(delivered)
+			p.deliver(c, dst, line, dir)
+		}()
+		defer func() {
+			close(line)
+			<-delivered
+		}()
+	}
 	for {
 		var err error
 		buf, err = readFrame(r, buf)
 		if err != nil {
 			if err == io.EOF {
+				if line != nil {
+					select {
+					case line <- delayed{due: time.Now().Add(lat), eof: true}:
+					case <-c.dead:
+					}
+					return
+				}
 				_ = dst.CloseWrite()
 				return
 			}
@@ -204,10 +226,51 @@ func (p *Proxy) pump(c *pair, dst, src *net.TCPConn, dir direction) {
 		if !p.wait(c) {
 			return
 		}
+		if line != nil {
+			select {
+			case line <- delayed{frame: append([]byte(nil), buf...), due: time.Now().Add(lat)}:
+			case <-c.dead:
+				return
+			}
+			continue
+		}
 		// Counted before the write: the peer's answer to this frame
 		// then always finds it counted (After relies on it).
 		p.bytes[dir].Add(int64(len(buf)))
 		if _, err := dst.Write(buf); err != nil {
+			c.kill(false)
+			return
+		}
+	}
+}
+
+// delayed is a frame on a delay line (SetLatency); eof passes on the
+// half close.
+type delayed struct {
+	frame []byte
+	due   time.Time
+	eof   bool
+}
+
+// deliver writes the frames of line to dst, each when it is due, in
+// order; frames read meanwhile wait on the line, not behind one another.
+func (p *Proxy) deliver(c *pair, dst *net.TCPConn, line <-chan delayed, dir direction) {
+	for d := range line {
+		if wait := time.Until(d.due); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-c.dead:
+				t.Stop()
+				return
+			}
+		}
+		if d.eof {
+			_ = dst.CloseWrite()
+			return
+		}
+		p.bytes[dir].Add(int64(len(d.frame)))
+		if _, err := dst.Write(d.frame); err != nil {
 			c.kill(false)
 			return
 		}
