@@ -21,7 +21,8 @@ import (
 // transfer in that time, and after it for transfers too short to measure.
 
 const (
-	probeOne  = 3  // chunks timed one at a time, after the first
+	probeWarm = 4  // chunks one at a time before the timing (the server warms up)
+	probeOne  = 3  // chunks timed one at a time, after those
 	probeMany = 4  // chunks timed at full depth, after the first
 	probeMin  = 16 // chunks a transfer needs to be measured
 	// oneMargin is how much faster one request at a time must have been.
@@ -82,7 +83,14 @@ func (t *depthTuner) observe(n int, now time.Time) {
 		return
 	}
 	t.seen++
-	if t.seen == 1 {
+	warm := 1
+	if t.phase == tuneOne {
+		warm = probeWarm
+	}
+	if t.seen < warm {
+		return
+	}
+	if t.seen == warm {
 		// The first chunk of a phase carries the latency of its start;
 		// timing begins when it is done.
 		t.start, t.bytes = now, 0
@@ -90,7 +98,7 @@ func (t *depthTuner) observe(n int, now time.Time) {
 	}
 	t.bytes += int64(n)
 	switch {
-	case t.phase == tuneOne && t.seen == 1+probeOne:
+	case t.phase == tuneOne && t.seen == probeWarm+probeOne:
 		t.rateOne = rate(t.bytes, now.Sub(t.start))
 		t.phase, t.seen, t.limit = tuneMany, 0, t.max
 	case t.phase == tuneMany && t.seen == 1+probeMany:

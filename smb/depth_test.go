@@ -18,7 +18,7 @@ func feed(t *testing.T, tu *depthTuner, one, many time.Duration) (int, int) {
 	if tu.limit != 1 {
 		t.Fatalf("a long transfer starts at depth %d, want 1", tu.limit)
 	}
-	for i := 0; i <= probeOne; i++ {
+	for i := 0; i < probeWarm+probeOne; i++ {
 		now = now.Add(one)
 		tu.observe(1<<20, now)
 	}
