@@ -31,6 +31,20 @@ const (
 	depthTTL = time.Minute
 )
 
+// depthChoice is the depth a measured transfer kept, and when.
+type depthChoice struct {
+	limit int
+	at    time.Time
+}
+
+// depthOf is the depth of c, 0 for none.
+func depthOf(c *depthChoice) int {
+	if c == nil {
+		return 0
+	}
+	return c.limit
+}
+
 // Directions index Session.depth.
 const (
 	dirRead = iota
@@ -62,16 +76,12 @@ const (
 // depthTTL ago; fixed keeps max.
 func newTuner(max int, chunks int64, fixed bool, hint int, fresh bool) depthTuner {
 	t := depthTuner{max: max, limit: max, phase: tuneDone}
-	known := hint >= 1 && hint <= max
+	short := chunks >= 0 && chunks < probeMin
 	switch {
 	case max <= 1 || fixed:
-	case known && fresh:
+	case hint >= 1 && hint <= max && (fresh || short):
 		t.limit = hint
-	case chunks >= 0 && chunks < probeMin:
-		if known {
-			t.limit = hint
-		}
-	default:
+	case !short:
 		t.limit, t.phase = 1, tuneOne
 	}
 	return t
@@ -123,13 +133,13 @@ func rate(n int64, d time.Duration) float64 {
 // the next chunk overlaps the one in flight.
 type gate struct {
 	mu       sync.Mutex
-	wake     chan struct{} // closed and replaced on every change
+	wake     chan struct{} // made by a waiter, closed by the next change
 	inflight int
 	alive    int
 	tune     depthTuner
 }
 
-func newGate(t depthTuner) *gate { return &gate{wake: make(chan struct{}), tune: t} }
+func newGate(t depthTuner) *gate { return &gate{tune: t} }
 
 // wait blocks until ok holds, then applies take, both under g.mu; it
 // reports false if done closed first.
@@ -140,6 +150,9 @@ func (g *gate) wait(done <-chan struct{}, ok func() bool, take func()) bool {
 			take()
 			g.mu.Unlock()
 			return true
+		}
+		if g.wake == nil {
+			g.wake = make(chan struct{})
 		}
 		w := g.wake
 		g.mu.Unlock()
@@ -180,10 +193,13 @@ func (g *gate) finished(n int) {
 	g.mu.Unlock()
 }
 
-// changed wakes the waiters; g.mu is held.
+// changed wakes the waiters, if any; g.mu is held. A transfer whose
+// producer is not waiting allocates nothing per chunk.
 func (g *gate) changed() {
-	close(g.wake)
-	g.wake = make(chan struct{})
+	if g.wake != nil {
+		close(g.wake)
+		g.wake = nil
+	}
 }
 
 // transferGate is the gate of a transfer on s of size bytes (-1:
@@ -193,11 +209,11 @@ func (s *Session) transferGate(dir int, size int64, o TransferOptions) *gate {
 	if size >= 0 {
 		chunks = (size + int64(o.ChunkSize) - 1) / int64(o.ChunkSize)
 	}
-	fresh := time.Since(time.Unix(0, s.depthAt[dir].Load())) < depthTTL
-	t := newTuner(o.Parallel, chunks, o.Fixed, int(s.depth[dir].Load()), fresh)
-	t.decided = func(limit int) {
-		s.depth[dir].Store(int32(limit))
-		s.depthAt[dir].Store(time.Now().UnixNano())
+	hint, fresh := 0, false
+	if c := s.depth[dir].Load(); c != nil {
+		hint, fresh = c.limit, time.Since(c.at) < depthTTL
 	}
+	t := newTuner(o.Parallel, chunks, o.Fixed, hint, fresh)
+	t.decided = func(limit int) { s.depth[dir].Store(&depthChoice{limit: limit, at: time.Now()}) }
 	return newGate(t)
 }

@@ -79,7 +79,7 @@ func TestMeasuredDepth(t *testing.T) {
 		}
 		start := time.Now()
 		info := run(t, d, "depth-latency.bin")
-		if raceEnabled {
+		if labtest.Race {
 			// Under the race detector the client's own work per buffer
 			// grows with the buffers in flight (a 1 MiB read took 70 ms at
 			// depth 4, 37 ms with the 20 ms at depth 1), so it may rightly

@@ -212,11 +212,9 @@ type Session struct {
 	reconnects int
 
 	resumed atomic.Int64 // opens resumed by their durable handle
-	// depth is the pipeline depth the last measured Get (dirRead) and
-	// Put (dirWrite) chose, 0 before one was measured; depthAt when
-	// (UnixNano).
-	depth   [2]atomic.Int32
-	depthAt [2]atomic.Int64
+	// depth is what the last measured Get (dirRead) and Put (dirWrite)
+	// chose; nil before one was measured.
+	depth [2]atomic.Pointer[depthChoice]
 
 	lmu    sync.Mutex
 	leases map[[16]byte]*File // the leases of open Files, for their breaks
@@ -613,8 +611,8 @@ func (s *Session) Info() SessionInfo {
 	info.Renewals = s.renews
 	info.Reconnects = s.reconnects
 	info.Resumed = int(s.resumed.Load())
-	info.ReadDepth = int(s.depth[dirRead].Load())
-	info.WriteDepth = int(s.depth[dirWrite].Load())
+	info.ReadDepth = depthOf(s.depth[dirRead].Load())
+	info.WriteDepth = depthOf(s.depth[dirWrite].Load())
 	return info
 }
 

@@ -18,10 +18,12 @@ import (
 )
 
 // TransferOptions tune Get and Put. The zero value keeps up to four 4 MiB
-// requests in flight: at most Parallel×ChunkSize bytes are buffered.
+// requests in flight: at most max(Parallel, 2)×ChunkSize bytes are
+// buffered (at depth 1 the next chunk overlaps the one in flight).
 type TransferOptions struct {
-	// Parallel is the number of read or write requests in flight on the
-	// session for one transfer; 0 means 4, 1 means one at a time.
+	// Parallel is the most read or write requests in flight on the
+	// session for one transfer (see Fixed); 0 means 4, 1 means one at a
+	// time.
 	Parallel int
 	// ChunkSize is the size of each request; 0 means 4 MiB. The engine
 	// splits larger chunks to the server's maximum (MaxReadSize,

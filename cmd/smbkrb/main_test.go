@@ -47,7 +47,7 @@ func runTests(m *testing.M) int {
 	dir := l.Dir
 	lab.bin = filepath.Join(dir, "smbkrb")
 	args := []string{"build", "-buildvcs=false", "-o", lab.bin}
-	if raceBuild {
+	if labtest.Race {
 		args = append(args, "-race")
 	}
 	build := exec.Command("go", append(args, ".")...)
@@ -115,7 +115,7 @@ func (c *client) env() []string {
 	// STATE_DIRECTORY keeps the state directory (device identity, SMB
 	// OAuth tickets) in the test's directory, not /var/lib/smbkrb.
 	env = append(env, "HOME="+c.home, "KRB5CCNAME="+c.ccache, "KRB5_CONFIG="+c.krb5, "STATE_DIRECTORY="+filepath.Join(c.dir, "state"))
-	if raceBuild {
+	if labtest.Race {
 		// The race detector's binary otherwise sleeps a second at exit.
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}
